@@ -1,0 +1,226 @@
+/*
+ * basic.c - the basic class: publish, consume, cancel, get, qos, ack, nack,
+ * reject and recover, with RabbitMQ's meaning of prefetch (per consumer, or
+ * per channel with global) and its refusals (immediate, prefetch-size,
+ * recover without requeue).
+ */
+#include "alloc.h"
+#include "channel.h"
+#include "connection.h"
+#include "exchange.h"
+#include "message.h"
+#include "queue.h"
+#include "table.h"
+#include "vhost.h"
+
+#define VHOST(ch) ((ch)->conn->vhost)
+
+void
+wrn_basic_route(struct wrn_channel *ch, struct wrn_msg *msg, bool mandatory)
+{
+    struct wrn_exchange *x = wrn_vhost_exchange(VHOST(ch), wrn_msg_exchange(msg));
+    struct wrn_route *r = &ch->route;
+
+    r->count = 0;
+    if (x != NULL)
+        wrn_exchange_route(x, msg, wrn_msg_routing_key(msg), r);
+    for (uint32_t i = 0; i < r->count; i++)
+        wrn_queue_publish(r->queues[i], msg);
+    if (r->count == 0 && mandatory) {
+        struct wrn_method m = {.id = WRN_BASIC_RETURN};
+        m.a.basic_return.reply_code = WRN_NO_ROUTE;
+        m.a.basic_return.reply_text = wrn_slice_str("NO_ROUTE");
+        m.a.basic_return.exchange = wrn_msg_exchange(msg);
+        m.a.basic_return.routing_key = wrn_msg_routing_key(msg);
+        wrn_conn_send_content(ch->conn, ch->id, &m, msg);
+    }
+    r->count = 0;
+}
+
+static int
+basic_publish(struct wrn_channel *ch, const struct wrn_basic_publish *m)
+{
+    struct wrn_exchange *x;
+
+    if (m->immediate)
+        return wrn_conn_raise(ch->conn, ch->id, WRN_NOT_IMPLEMENTED, "immediate=true");
+    if ((x = wrn_vhost_exchange(VHOST(ch), m->exchange)) == NULL)
+        return wrn_conn_raise(ch->conn, ch->id, WRN_NOT_FOUND, "no exchange '%.*s' in vhost '%s'",
+                              WRN_SLICE_ARG(m->exchange), VHOST(ch)->name);
+    if (x->internal)
+        return wrn_conn_raise(ch->conn, ch->id, WRN_ACCESS_REFUSED,
+                              "cannot publish to internal exchange '%s' in vhost '%s'", x->name,
+                              VHOST(ch)->name);
+    memcpy(ch->pub_exchange, m->exchange.p, m->exchange.len);
+    ch->pub_exchange_len = (uint8_t)m->exchange.len;
+    memcpy(ch->pub_key, m->routing_key.p, m->routing_key.len);
+    ch->pub_key_len = (uint8_t)m->routing_key.len;
+    ch->pub_mandatory = m->mandatory;
+    ch->content = WRN_CONTENT_WAIT_HEADER;
+    return WRN_OK;
+}
+
+static struct wrn_consumer *
+find_consumer(struct wrn_channel *ch, struct wrn_slice tag)
+{
+    for (struct wrn_consumer *c = ch->consumers; c != NULL; c = c->ch_next)
+        if (c->tag_len == tag.len && memcmp(c->tag, tag.p, tag.len) == 0)
+            return c;
+    return NULL;
+}
+
+static int
+basic_consume(struct wrn_channel *ch, const struct wrn_basic_consume *m)
+{
+    struct wrn_method ok = {.id = WRN_BASIC_CONSUME_OK};
+    struct wrn_slice qname = m->queue, tag = m->consumer_tag;
+    uint8_t tagbuf[64];
+    struct wrn_consumer *c;
+    struct wrn_queue *q;
+    struct wrn_field prio;
+    int64_t p = 0;
+
+    if (wrn_channel_find_queue(ch, qname, &q) != WRN_OK)
+        return WRN_EAMQP;
+    if (tag.len == 0)
+        tag = wrn_random_name("amq.ctag-", tagbuf, sizeof(tagbuf));
+    else if (find_consumer(ch, tag) != NULL)
+        return wrn_conn_raise(ch->conn, ch->id, WRN_NOT_ALLOWED,
+                              "attempt to reuse consumer tag '%.*s'", WRN_SLICE_ARG(tag));
+    if (q->nconsumers > 0 && (m->exclusive || q->consumers[0]->exclusive))
+        return wrn_conn_raise(ch->conn, ch->id, WRN_ACCESS_REFUSED,
+                              "queue '%s' in vhost '%s' in exclusive use", q->name,
+                              VHOST(ch)->name);
+    if (wrn_table_get(m->arguments, "x-priority", &prio)) {
+        if (!wrn_field_as_int(&prio, &p) || p < INT32_MIN || p > INT32_MAX)
+            return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
+                                  "invalid arg 'x-priority' for queue '%s' in vhost '%s'",
+                                  q->name, VHOST(ch)->name);
+    }
+
+    c = wrn_xcalloc(1, sizeof(*c));
+    c->ch = ch;
+    c->q = q;
+    memcpy(c->tag, tag.p, tag.len);
+    c->tag_len = (uint8_t)tag.len;
+    c->no_ack = m->no_ack;
+    c->exclusive = m->exclusive;
+    c->priority = (int32_t)p;
+    c->prefetch = ch->prefetch_consumer;
+    c->ch_next = ch->consumers;
+    ch->consumers = c;
+    /* consume-ok goes out before the first delivery */
+    if (!m->nowait) {
+        ok.a.basic_consume_ok.consumer_tag = tag;
+        wrn_conn_send_method(ch->conn, ch->id, &ok);
+    }
+    wrn_queue_add_consumer(q, c);
+    return WRN_OK;
+}
+
+static int
+basic_cancel(struct wrn_channel *ch, const struct wrn_basic_cancel *m)
+{
+    struct wrn_method ok = {.id = WRN_BASIC_CANCEL_OK};
+    struct wrn_consumer *c = find_consumer(ch, m->consumer_tag), **pp;
+
+    if (!m->nowait) {
+        ok.a.basic_cancel_ok.consumer_tag = m->consumer_tag;
+        wrn_conn_send_method(ch->conn, ch->id, &ok);
+    }
+    if (c == NULL)
+        return WRN_OK; /* unknown tags are cancelled already, as far as RabbitMQ cares */
+    for (pp = &ch->consumers; *pp != c; pp = &(*pp)->ch_next)
+        ;
+    *pp = c->ch_next;
+    for (uint32_t i = 0; i < ch->unacked_count; i++) {
+        struct wrn_unacked *u = &ch->unacked[(ch->unacked_head + i) & (ch->unacked_cap - 1)];
+        if (u->c == c)
+            u->c = NULL;
+    }
+    wrn_queue_remove_consumer(c->q, c);
+    wrn_free(c);
+    return WRN_OK;
+}
+
+static int
+basic_get(struct wrn_channel *ch, const struct wrn_basic_get *m)
+{
+    struct wrn_method empty = {.id = WRN_BASIC_GET_EMPTY};
+    struct wrn_queue *q;
+    struct wrn_qentry e;
+
+    if (wrn_channel_find_queue(ch, m->queue, &q) != WRN_OK)
+        return WRN_EAMQP;
+    if (!wrn_queue_pop(q, &e)) {
+        wrn_conn_send_method(ch->conn, ch->id, &empty);
+        return WRN_OK;
+    }
+    wrn_channel_deliver_get(ch, q, e.msg, e.seq, e.redelivered, m->no_ack);
+    return WRN_OK;
+}
+
+static int
+basic_qos(struct wrn_channel *ch, const struct wrn_basic_qos *m)
+{
+    struct wrn_method ok = {.id = WRN_BASIC_QOS_OK};
+
+    if (m->prefetch_size != 0)
+        return wrn_conn_raise(ch->conn, ch->id, WRN_NOT_IMPLEMENTED, "prefetch_size!=0 (%u)",
+                              m->prefetch_size);
+    /* RabbitMQ: global=false limits each consumer created afterwards; global=true the channel */
+    if (m->global)
+        ch->prefetch_global = m->prefetch_count;
+    else
+        ch->prefetch_consumer = m->prefetch_count;
+    wrn_conn_send_method(ch->conn, ch->id, &ok);
+    /* a raised limit may let waiting messages through */
+    for (struct wrn_consumer *c = ch->consumers; c != NULL; c = c->ch_next)
+        wrn_queue_dispatch(c->q);
+    return WRN_OK;
+}
+
+static int
+basic_recover(struct wrn_channel *ch, bool requeue, bool sync)
+{
+    struct wrn_method ok = {.id = WRN_BASIC_RECOVER_OK};
+
+    if (!requeue)
+        return wrn_conn_raise(ch->conn, ch->id, WRN_NOT_IMPLEMENTED, "requeue=false");
+    if (sync)
+        wrn_conn_send_method(ch->conn, ch->id, &ok);
+    wrn_channel_recover(ch);
+    return WRN_OK;
+}
+
+int
+wrn_basic_method(struct wrn_channel *ch, const struct wrn_method *m)
+{
+    switch (m->id) {
+    case WRN_BASIC_PUBLISH:
+        return basic_publish(ch, &m->a.basic_publish);
+    case WRN_BASIC_CONSUME:
+        return basic_consume(ch, &m->a.basic_consume);
+    case WRN_BASIC_CANCEL:
+        return basic_cancel(ch, &m->a.basic_cancel);
+    case WRN_BASIC_GET:
+        return basic_get(ch, &m->a.basic_get);
+    case WRN_BASIC_QOS:
+        return basic_qos(ch, &m->a.basic_qos);
+    case WRN_BASIC_ACK:
+        return wrn_basic_settle(ch, m->a.basic_ack.delivery_tag, m->a.basic_ack.multiple, true,
+                                false);
+    case WRN_BASIC_NACK:
+        return wrn_basic_settle(ch, m->a.basic_nack.delivery_tag, m->a.basic_nack.multiple,
+                                false, m->a.basic_nack.requeue);
+    case WRN_BASIC_REJECT:
+        return wrn_basic_settle(ch, m->a.basic_reject.delivery_tag, false, false,
+                                m->a.basic_reject.requeue);
+    case WRN_BASIC_RECOVER:
+        return basic_recover(ch, m->a.basic_recover.requeue, true);
+    case WRN_BASIC_RECOVER_ASYNC:
+        return basic_recover(ch, m->a.basic_recover_async.requeue, false);
+    }
+    return wrn_conn_raise(ch->conn, ch->id, WRN_COMMAND_INVALID, "unexpected method %s",
+                          wrn_method_name(m->id));
+}

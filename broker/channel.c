@@ -1,0 +1,615 @@
+/*
+ * channel.c - channels: dispatch of methods by class, content assembly for
+ * basic.publish, the ring of unacknowledged deliveries (tag = base + index),
+ * settling them (ack, nack, reject, requeue), publisher confirms and
+ * transactions.
+ */
+#include "channel.h"
+
+#include "alloc.h"
+#include "connection.h"
+#include "content.h"
+#include "frame.h"
+#include "log.h"
+#include "message.h"
+#include "queue.h"
+#include "server.h"
+
+#include <inttypes.h>
+
+/* RabbitMQ's max_message_size default: 128 MiB. */
+#define MAX_MESSAGE_SIZE (128u << 20)
+
+struct wrn_channel *
+wrn_channel_new(struct wrn_conn *conn, uint16_t id)
+{
+    struct wrn_channel *ch = wrn_xcalloc(1, sizeof(*ch));
+
+    ch->conn = conn;
+    ch->id = id;
+    ch->state = WRN_CHAN_STATE_OPEN;
+    ch->next_tag = 1;
+    ch->base_tag = 1;
+    return ch;
+}
+
+/* ---- the unacked ring ----------------------------------------------------- */
+
+static struct wrn_unacked *
+ring_slot(struct wrn_channel *ch, uint32_t i)
+{
+    return &ch->unacked[(ch->unacked_head + i) & (ch->unacked_cap - 1)];
+}
+
+/* Append the record for tag ch->next_tag (the caller then increments it). */
+static struct wrn_unacked *
+ring_push(struct wrn_channel *ch)
+{
+    struct wrn_unacked *u;
+
+    if (ch->unacked_count == 0)
+        ch->base_tag = ch->next_tag;
+    if (ch->unacked_count == ch->unacked_cap) {
+        uint32_t n = ch->unacked_cap ? ch->unacked_cap * 2 : 64;
+        struct wrn_unacked *r = wrn_xmalloc(n * sizeof(*r));
+        for (uint32_t i = 0; i < ch->unacked_count; i++)
+            r[i] = *ring_slot(ch, i);
+        wrn_free(ch->unacked);
+        ch->unacked = r;
+        ch->unacked_cap = n;
+        ch->unacked_head = 0;
+    }
+    WRN_ASSERT(ch->base_tag + ch->unacked_count == ch->next_tag);
+    u = ring_slot(ch, ch->unacked_count++);
+    memset(u, 0, sizeof(*u));
+    return u;
+}
+
+/* The live record for tag, or NULL if unknown or already settled. */
+static struct wrn_unacked *
+ring_find(struct wrn_channel *ch, uint64_t tag)
+{
+    struct wrn_unacked *u;
+
+    if (tag < ch->base_tag || tag - ch->base_tag >= ch->unacked_count)
+        return NULL;
+    u = ring_slot(ch, (uint32_t)(tag - ch->base_tag));
+    return u->msg != NULL ? u : NULL;
+}
+
+/* Drop settled records from the head so base_tag moves on. */
+static void
+ring_trim(struct wrn_channel *ch)
+{
+    while (ch->unacked_count > 0 && ring_slot(ch, 0)->msg == NULL) {
+        ch->unacked_head = (ch->unacked_head + 1) & (ch->unacked_cap - 1);
+        ch->unacked_count--;
+        ch->base_tag++;
+    }
+}
+
+/* ---- delivery ------------------------------------------------------------- */
+
+bool
+wrn_channel_can_deliver(const struct wrn_channel *ch, const struct wrn_consumer *c)
+{
+    if (ch->state != WRN_CHAN_STATE_OPEN || !wrn_conn_writable(ch->conn))
+        return false;
+    if (c->no_ack)
+        return true;
+    if (c->prefetch != 0 && c->unacked >= c->prefetch)
+        return false;
+    if (ch->prefetch_global != 0 && ch->unacked_live >= ch->prefetch_global)
+        return false;
+    return true;
+}
+
+/* Record a delivery that needs settling; the msg ref passes to the record. */
+static void
+track_delivery(struct wrn_channel *ch, struct wrn_consumer *c, struct wrn_queue *q,
+               struct wrn_msg *msg, uint64_t seq)
+{
+    struct wrn_unacked *u = ring_push(ch);
+
+    u->msg = msg;
+    u->q = q;
+    wrn_queue_ref(q);
+    u->c = c;
+    u->seq = seq;
+    if (c != NULL)
+        c->unacked++;
+    ch->unacked_live++;
+}
+
+void
+wrn_channel_deliver(struct wrn_channel *ch, struct wrn_consumer *c, struct wrn_queue *q,
+                    struct wrn_msg *msg, uint64_t seq, bool redelivered)
+{
+    struct wrn_method m = {.id = WRN_BASIC_DELIVER};
+    uint64_t tag = ch->next_tag;
+
+    m.a.basic_deliver.consumer_tag.p = (const uint8_t *)c->tag;
+    m.a.basic_deliver.consumer_tag.len = c->tag_len;
+    m.a.basic_deliver.delivery_tag = tag;
+    m.a.basic_deliver.redelivered = redelivered;
+    m.a.basic_deliver.exchange = wrn_msg_exchange(msg);
+    m.a.basic_deliver.routing_key = wrn_msg_routing_key(msg);
+    wrn_conn_send_content(ch->conn, ch->id, &m, msg);
+
+    if (c->no_ack) {
+        /* A tag is used but nothing waits for it: keep the ring dense. */
+        if (ch->unacked_count > 0)
+            ring_push(ch);
+        wrn_msg_unref(msg);
+    } else {
+        track_delivery(ch, c, q, msg, seq);
+    }
+    ch->next_tag = tag + 1;
+}
+
+void
+wrn_channel_deliver_get(struct wrn_channel *ch, struct wrn_queue *q, struct wrn_msg *msg,
+                        uint64_t seq, bool redelivered, bool no_ack)
+{
+    struct wrn_method m = {.id = WRN_BASIC_GET_OK};
+    uint64_t tag = ch->next_tag;
+
+    m.a.basic_get_ok.delivery_tag = tag;
+    m.a.basic_get_ok.redelivered = redelivered;
+    m.a.basic_get_ok.exchange = wrn_msg_exchange(msg);
+    m.a.basic_get_ok.routing_key = wrn_msg_routing_key(msg);
+    m.a.basic_get_ok.message_count = wrn_queue_ready(q);
+    wrn_conn_send_content(ch->conn, ch->id, &m, msg);
+    if (no_ack) {
+        if (ch->unacked_count > 0)
+            ring_push(ch);
+        wrn_msg_unref(msg);
+    } else {
+        track_delivery(ch, NULL, q, msg, seq);
+    }
+    ch->next_tag = tag + 1;
+}
+
+/* ---- settling ------------------------------------------------------------- */
+
+/*
+ * Remember q as touched by this operation (once), so it can be dispatched
+ * after all requeues are in place: dispatching in between would deliver the
+ * requeued messages out of order.
+ */
+static void
+touch_queue(struct wrn_channel *ch, struct wrn_queue *q, uint64_t epoch)
+{
+    struct wrn_route *r = &ch->touched;
+
+    if (q->epoch == epoch)
+        return;
+    q->epoch = epoch;
+    if (r->count == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 8;
+        r->queues = wrn_xrealloc(r->queues, r->cap * sizeof(*r->queues));
+    }
+    wrn_queue_ref(q);
+    r->queues[r->count++] = q;
+}
+
+/* Settle one record now: ack drops the message, reject requeues or drops it. */
+static void
+settle_record(struct wrn_channel *ch, struct wrn_unacked *u, bool ack, bool requeue,
+              uint64_t epoch)
+{
+    if (u->c != NULL)
+        u->c->unacked--;
+    ch->unacked_live--;
+    touch_queue(ch, u->q, epoch);
+    if (!ack && requeue)
+        wrn_queue_requeue(u->q, u->msg, u->seq);
+    else
+        wrn_msg_unref(u->msg);
+    wrn_queue_unref(u->q);
+    u->msg = NULL;
+    u->q = NULL;
+    u->c = NULL;
+    u->in_tx = false;
+}
+
+/* After settling: let the touched queues and this channel's consumers deliver again. */
+static void
+redispatch(struct wrn_channel *ch)
+{
+    struct wrn_route *r = &ch->touched;
+    uint32_t n = r->count;
+
+    r->count = 0;
+    ring_trim(ch);
+    for (uint32_t i = 0; i < n; i++) {
+        wrn_queue_dispatch(r->queues[i]);
+        wrn_queue_unref(r->queues[i]);
+    }
+    if (ch->state == WRN_CHAN_STATE_OPEN)
+        for (struct wrn_consumer *c = ch->consumers; c != NULL; c = c->ch_next)
+            wrn_queue_dispatch(c->q);
+}
+
+static void
+tx_push(struct wrn_channel *ch, const struct wrn_tx_op *op)
+{
+    if (ch->tx_count == ch->tx_cap) {
+        ch->tx_cap = ch->tx_cap ? ch->tx_cap * 2 : 16;
+        ch->tx_ops = wrn_xrealloc(ch->tx_ops, ch->tx_cap * sizeof(*ch->tx_ops));
+    }
+    ch->tx_ops[ch->tx_count++] = *op;
+}
+
+/*
+ * ack / nack / reject. With multiple, every outstanding delivery up to tag
+ * (all of them for tag 0) is settled and an unknown tag is not an error, as
+ * in RabbitMQ; a single unknown or already settled tag is 406. Requeued
+ * messages go back in reverse order so each lands in front of the newer ones.
+ */
+int
+wrn_basic_settle(struct wrn_channel *ch, uint64_t tag, bool multiple, bool ack, bool requeue)
+{
+    uint64_t epoch = ++server.epoch;
+    uint32_t first, last; /* ring indexes, inclusive */
+
+    if (!multiple) {
+        struct wrn_unacked *u = ring_find(ch, tag);
+        if (u == NULL || u->in_tx)
+            return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
+                                  "unknown delivery tag %" PRIu64, tag);
+        first = last = (uint32_t)(tag - ch->base_tag);
+    } else {
+        if (ch->unacked_count == 0 || (tag != 0 && tag < ch->base_tag))
+            return WRN_OK;
+        first = 0;
+        last = ch->unacked_count - 1;
+        if (tag != 0 && tag - ch->base_tag < ch->unacked_count)
+            last = (uint32_t)(tag - ch->base_tag);
+    }
+    if (ch->tx) {
+        for (uint32_t i = first; i <= last; i++) {
+            struct wrn_unacked *u = ring_slot(ch, i);
+            struct wrn_tx_op op = {.kind = ack ? WRN_TXOP_ACK : WRN_TXOP_REJECT,
+                                   .tag = ch->base_tag + i,
+                                   .requeue = requeue};
+            if (u->msg == NULL || u->in_tx)
+                continue;
+            u->in_tx = true;
+            tx_push(ch, &op);
+        }
+        return WRN_OK;
+    }
+    for (uint32_t i = last + 1; i-- > first;) {
+        struct wrn_unacked *u = ring_slot(ch, i);
+        if (u->msg != NULL && !u->in_tx)
+            settle_record(ch, u, ack, requeue, epoch);
+    }
+    redispatch(ch);
+    return WRN_OK;
+}
+
+/* basic.recover (requeue=true): every outstanding delivery goes back to its queue. */
+void
+wrn_channel_recover(struct wrn_channel *ch)
+{
+    uint64_t epoch = ++server.epoch;
+
+    for (uint32_t i = ch->unacked_count; i-- > 0;) {
+        struct wrn_unacked *u = ring_slot(ch, i);
+        if (u->msg != NULL && !u->in_tx)
+            settle_record(ch, u, false, true, epoch);
+    }
+    redispatch(ch);
+}
+
+/* ---- confirms and transactions -------------------------------------------- */
+
+void
+wrn_channel_flush_confirms(struct wrn_channel *ch)
+{
+    struct wrn_method m = {.id = WRN_BASIC_ACK};
+
+    if (ch->confirm_unsent == 0 || ch->state != WRN_CHAN_STATE_OPEN)
+        return;
+    m.a.basic_ack.delivery_tag = ch->confirm_unsent;
+    m.a.basic_ack.multiple = ch->confirm_unsent > ch->confirm_acked + 1;
+    wrn_conn_send_method(ch->conn, ch->id, &m);
+    ch->confirm_acked = ch->confirm_unsent;
+    ch->confirm_unsent = 0;
+}
+
+static void
+tx_discard(struct wrn_channel *ch)
+{
+    for (uint32_t i = 0; i < ch->tx_count; i++) {
+        struct wrn_tx_op *op = &ch->tx_ops[i];
+        if (op->kind == WRN_TXOP_PUBLISH) {
+            wrn_msg_unref(op->msg);
+        } else {
+            struct wrn_unacked *u = op->tag >= ch->base_tag &&
+                                            op->tag - ch->base_tag < ch->unacked_count
+                                        ? ring_slot(ch, (uint32_t)(op->tag - ch->base_tag))
+                                        : NULL;
+            if (u != NULL)
+                u->in_tx = false;
+        }
+    }
+    ch->tx_count = 0;
+}
+
+static void
+tx_commit(struct wrn_channel *ch)
+{
+    uint64_t epoch = ++server.epoch;
+    uint32_t n = ch->tx_count;
+
+    /* Detach the list first: routing may not add to it, but keep it simple to reason about. */
+    for (uint32_t i = 0; i < n; i++) {
+        struct wrn_tx_op *op = &ch->tx_ops[i];
+        if (op->kind == WRN_TXOP_PUBLISH) {
+            wrn_basic_route(ch, op->msg, op->mandatory);
+            wrn_msg_unref(op->msg);
+        } else {
+            struct wrn_unacked *u = ring_slot(ch, (uint32_t)(op->tag - ch->base_tag));
+            WRN_ASSERT(op->tag >= ch->base_tag && u->msg != NULL && u->in_tx);
+            settle_record(ch, u, op->kind == WRN_TXOP_ACK, op->requeue, epoch);
+        }
+    }
+    ch->tx_count = 0;
+    redispatch(ch);
+}
+
+/* ---- teardown ------------------------------------------------------------- */
+
+static void
+cancel_consumers(struct wrn_channel *ch)
+{
+    while (ch->consumers != NULL) {
+        struct wrn_consumer *c = ch->consumers;
+        ch->consumers = c->ch_next;
+        wrn_queue_remove_consumer(c->q, c);
+        wrn_free(c);
+    }
+}
+
+/*
+ * Stop everything the channel does: cancel its consumers, put its unacked
+ * deliveries back (redelivered), drop a half-assembled publish and an open
+ * transaction. The struct stays, closing, until close-ok.
+ */
+void
+wrn_channel_shutdown(struct wrn_channel *ch)
+{
+    ch->state = WRN_CHAN_STATE_CLOSING;
+    /* Consumers first, so requeued messages are not delivered straight back here. */
+    for (uint32_t i = 0; i < ch->unacked_count; i++)
+        ring_slot(ch, i)->c = NULL;
+    cancel_consumers(ch);
+    tx_discard(ch);
+    wrn_channel_recover(ch);
+    if (ch->pub_msg != NULL) {
+        wrn_msg_unref(ch->pub_msg);
+        ch->pub_msg = NULL;
+    }
+    ch->content = WRN_CONTENT_NONE;
+    ch->confirm_unsent = 0;
+}
+
+void
+wrn_channel_free(struct wrn_channel *ch)
+{
+    if (ch == NULL)
+        return;
+    if (ch->state == WRN_CHAN_STATE_OPEN)
+        wrn_channel_shutdown(ch);
+    WRN_ASSERT(ch->unacked_live == 0 && ch->consumers == NULL);
+    wrn_free(ch->unacked);
+    wrn_free(ch->tx_ops);
+    wrn_route_fini(&ch->route);
+    wrn_route_fini(&ch->touched);
+    wrn_free(ch);
+}
+
+/* The queue went away under consumer c: forget it, and tell the client if it listens. */
+void
+wrn_channel_consumer_gone(struct wrn_channel *ch, struct wrn_consumer *c)
+{
+    struct wrn_consumer **pp;
+
+    for (pp = &ch->consumers; *pp != NULL; pp = &(*pp)->ch_next) {
+        if (*pp == c) {
+            *pp = c->ch_next;
+            break;
+        }
+    }
+    for (uint32_t i = 0; i < ch->unacked_count; i++) {
+        struct wrn_unacked *u = ring_slot(ch, i);
+        if (u->c == c)
+            u->c = NULL;
+    }
+    if (ch->conn->cap_consumer_cancel_notify && ch->state == WRN_CHAN_STATE_OPEN) {
+        struct wrn_method m = {.id = WRN_BASIC_CANCEL};
+        m.a.basic_cancel.consumer_tag.p = (const uint8_t *)c->tag;
+        m.a.basic_cancel.consumer_tag.len = c->tag_len;
+        m.a.basic_cancel.nowait = true;
+        wrn_conn_send_method(ch->conn, ch->id, &m);
+    }
+    wrn_free(c);
+}
+
+/* ---- methods -------------------------------------------------------------- */
+
+static int
+channel_class(struct wrn_channel *ch, const struct wrn_method *m)
+{
+    struct wrn_method reply;
+
+    switch (m->id) {
+    case WRN_CHANNEL_FLOW:
+        /* RabbitMQ uses connection.blocked instead; it refuses to be paused. */
+        if (!m->a.channel_flow.active)
+            return wrn_conn_raise(ch->conn, ch->id, WRN_NOT_IMPLEMENTED, "active=false");
+        reply.id = WRN_CHANNEL_FLOW_OK;
+        reply.a.channel_flow_ok.active = true;
+        wrn_conn_send_method(ch->conn, ch->id, &reply);
+        return WRN_OK;
+    case WRN_CHANNEL_FLOW_OK:
+        return WRN_OK;
+    }
+    return wrn_conn_raise(ch->conn, ch->id, WRN_COMMAND_INVALID, "unexpected method %s",
+                          wrn_method_name(m->id));
+}
+
+static int
+confirm_tx_class(struct wrn_channel *ch, const struct wrn_method *m)
+{
+    struct wrn_method reply;
+
+    switch (m->id) {
+    case WRN_CONFIRM_SELECT:
+        if (ch->tx)
+            return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
+                                  "cannot switch from tx to confirm mode");
+        ch->confirm = true;
+        if (!m->a.confirm_select.nowait) {
+            reply.id = WRN_CONFIRM_SELECT_OK;
+            wrn_conn_send_method(ch->conn, ch->id, &reply);
+        }
+        return WRN_OK;
+    case WRN_TX_SELECT:
+        if (ch->confirm)
+            return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
+                                  "cannot switch from confirm to tx mode");
+        ch->tx = true;
+        reply.id = WRN_TX_SELECT_OK;
+        wrn_conn_send_method(ch->conn, ch->id, &reply);
+        return WRN_OK;
+    case WRN_TX_COMMIT:
+        if (!ch->tx)
+            return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
+                                  "channel is not transactional");
+        tx_commit(ch);
+        reply.id = WRN_TX_COMMIT_OK;
+        wrn_conn_send_method(ch->conn, ch->id, &reply);
+        return WRN_OK;
+    case WRN_TX_ROLLBACK:
+        if (!ch->tx)
+            return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
+                                  "channel is not transactional");
+        tx_discard(ch);
+        reply.id = WRN_TX_ROLLBACK_OK;
+        wrn_conn_send_method(ch->conn, ch->id, &reply);
+        return WRN_OK;
+    }
+    return wrn_conn_raise(ch->conn, ch->id, WRN_COMMAND_INVALID, "unexpected method %s",
+                          wrn_method_name(m->id));
+}
+
+int
+wrn_channel_method(struct wrn_channel *ch, const struct wrn_method *m)
+{
+    struct wrn_method reply;
+
+    if (ch->content != WRN_CONTENT_NONE)
+        return wrn_conn_raise(ch->conn, ch->id, WRN_UNEXPECTED_FRAME,
+                              "expected content %s, got non content frame instead",
+                              ch->content == WRN_CONTENT_WAIT_HEADER ? "header for class 60"
+                                                                     : "body");
+    switch (WRN_METHOD_CLASS(m->id)) {
+    case WRN_CLASS_CHANNEL:
+        return channel_class(ch, m);
+    case WRN_CLASS_EXCHANGE:
+        return wrn_exchange_method(ch, m);
+    case WRN_CLASS_QUEUE:
+        return wrn_queue_method(ch, m);
+    case WRN_CLASS_BASIC:
+        return wrn_basic_method(ch, m);
+    case WRN_CLASS_CONFIRM:
+    case WRN_CLASS_TX:
+        return confirm_tx_class(ch, m);
+    case WRN_CLASS_ACCESS:
+        /* access.request is obsolete; RabbitMQ answers it with ticket 1 */
+        reply.id = WRN_ACCESS_REQUEST_OK;
+        reply.a.access_request_ok.ticket = 1;
+        wrn_conn_send_method(ch->conn, ch->id, &reply);
+        return WRN_OK;
+    }
+    return wrn_conn_raise(ch->conn, ch->id, WRN_COMMAND_INVALID, "unexpected method %s",
+                          wrn_method_name(m->id));
+}
+
+/* ---- content -------------------------------------------------------------- */
+
+/* The whole message is in: route it now, or keep it for tx.commit. */
+static void
+publish_complete(struct wrn_channel *ch)
+{
+    struct wrn_msg *msg = ch->pub_msg;
+
+    ch->pub_msg = NULL;
+    ch->content = WRN_CONTENT_NONE;
+    if (ch->tx) {
+        struct wrn_tx_op op = {.kind = WRN_TXOP_PUBLISH, .msg = msg,
+                               .mandatory = ch->pub_mandatory};
+        tx_push(ch, &op);
+        return;
+    }
+    if (ch->confirm)
+        ch->publish_seq++;
+    wrn_basic_route(ch, msg, ch->pub_mandatory);
+    wrn_msg_unref(msg);
+    if (ch->confirm)
+        ch->confirm_unsent = ch->publish_seq;
+}
+
+int
+wrn_channel_content_header(struct wrn_channel *ch, const struct wrn_frame *f)
+{
+    struct wrn_content_header h;
+    struct wrn_slice ex = {ch->pub_exchange, ch->pub_exchange_len};
+    struct wrn_slice rk = {ch->pub_key, ch->pub_key_len};
+
+    ch->conn->cur_method = WRN_BASIC_PUBLISH;
+    if (ch->content != WRN_CONTENT_WAIT_HEADER)
+        return wrn_conn_raise(ch->conn, ch->id, WRN_UNEXPECTED_FRAME,
+                              "expected method frame, got non method frame instead");
+    if (wrn_content_header_decode(f->payload.p, f->payload.len, &h) != WRN_OK)
+        return wrn_conn_raise(ch->conn, 0, WRN_FRAME_ERROR,
+                              "cannot decode content header on channel %u", ch->id);
+    if (h.class_id != WRN_CLASS_BASIC)
+        return wrn_conn_raise(ch->conn, ch->id, WRN_UNEXPECTED_FRAME,
+                              "content header for class %u, expected class 60", h.class_id);
+    if (h.body_size > MAX_MESSAGE_SIZE)
+        return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
+                              "message size %" PRIu64 " is larger than configured max size %u",
+                              h.body_size, MAX_MESSAGE_SIZE);
+    ch->pub_msg = wrn_msg_new(ex, rk, h.properties, h.body_size);
+    ch->content = WRN_CONTENT_WAIT_BODY;
+    if (h.body_size == 0)
+        publish_complete(ch);
+    return WRN_OK;
+}
+
+int
+wrn_channel_content_body(struct wrn_channel *ch, const struct wrn_frame *f)
+{
+    struct wrn_msg *msg = ch->pub_msg;
+
+    ch->conn->cur_method = WRN_BASIC_PUBLISH;
+    if (ch->content != WRN_CONTENT_WAIT_BODY)
+        return wrn_conn_raise(ch->conn, ch->id, WRN_UNEXPECTED_FRAME,
+                              "expected %s frame, got body frame instead",
+                              ch->content == WRN_CONTENT_WAIT_HEADER ? "content header"
+                                                                     : "method");
+    if (f->payload.len > msg->body_size - msg->body_filled)
+        return wrn_conn_raise(ch->conn, ch->id, WRN_FRAME_ERROR,
+                              "body frames carry more than the announced %" PRIu64 " bytes",
+                              msg->body_size);
+    if (f->payload.len)
+        memcpy(msg->body + msg->body_filled, f->payload.p, f->payload.len);
+    msg->body_filled += f->payload.len;
+    if (msg->body_filled == msg->body_size)
+        publish_complete(ch);
+    return WRN_OK;
+}

@@ -1,0 +1,73 @@
+/*
+ * message.h - a published message: exchange, routing key, the properties
+ * block exactly as the publisher encoded it, and the body. One allocation per
+ * message, reference-counted and shared by every queue it was routed to and
+ * every delivery of it still in flight (DESIGN.md §4).
+ */
+#ifndef WRN_MESSAGE_H
+#define WRN_MESSAGE_H
+
+#include "wire.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct wrn_msg {
+    uint32_t refs;
+    uint8_t exchange_len;
+    uint8_t routing_key_len;
+    uint32_t props_len;
+    uint64_t body_size;
+    uint64_t body_filled; /* bytes of body received so far while assembling */
+    uint8_t delivery_mode;
+    uint8_t *props; /* points into data */
+    uint8_t *body;  /* points into data */
+    uint8_t data[]; /* exchange, routing key, props, body */
+};
+
+/*
+ * A message for body_size bytes of body with the given routing facts and
+ * properties block copied in; the body is filled by the caller. One ref.
+ */
+struct wrn_msg *wrn_msg_new(struct wrn_slice exchange, struct wrn_slice routing_key,
+                            struct wrn_slice props, uint64_t body_size);
+
+static inline struct wrn_msg *
+wrn_msg_ref(struct wrn_msg *m)
+{
+    m->refs++;
+    return m;
+}
+
+void wrn_msg_unref(struct wrn_msg *m);
+
+static inline struct wrn_slice
+wrn_msg_exchange(const struct wrn_msg *m)
+{
+    struct wrn_slice s = {m->data, m->exchange_len};
+    return s;
+}
+
+static inline struct wrn_slice
+wrn_msg_routing_key(const struct wrn_msg *m)
+{
+    struct wrn_slice s = {m->data + m->exchange_len, m->routing_key_len};
+    return s;
+}
+
+static inline struct wrn_slice
+wrn_msg_props(const struct wrn_msg *m)
+{
+    struct wrn_slice s = {m->props, m->props_len};
+    return s;
+}
+
+/* The headers table of the message (contents), or an empty slice. */
+struct wrn_slice wrn_msg_headers(const struct wrn_msg *m);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WRN_MESSAGE_H */
