@@ -62,7 +62,7 @@ static inline void
 wrn_cursor_init(struct wrn_cursor *c, const uint8_t *p, size_t len)
 {
     c->p = p;
-    c->end = p + len;
+    c->end = len ? p + len : p; /* NULL + 0 is undefined in C */
 }
 
 static inline size_t
@@ -104,7 +104,7 @@ wrn_get_u32(struct wrn_cursor *c, uint32_t *v)
 static inline bool
 wrn_get_u64(struct wrn_cursor *c, uint64_t *v)
 {
-    uint32_t hi, lo;
+    uint32_t hi = 0, lo = 0;
     if (wrn_cursor_left(c) < 8)
         return false;
     wrn_get_u32(c, &hi);
