@@ -7,26 +7,53 @@
 #include "alloc.h"
 #include "channel.h"
 #include "connection.h"
+#include "dict.h"
+#include "server.h"
 #include "exchange.h"
 #include "message.h"
 #include "queue.h"
 #include "table.h"
 #include "vhost.h"
 
+#include <stdio.h>
+
 #define VHOST(ch) ((ch)->conn->vhost)
+
+/*
+ * Direct reply-to: a message for "amq.rabbitmq.reply-to.<address>" on the
+ * default exchange goes straight to the channel that owns the address, if it
+ * is still there. Returns true if delivered.
+ */
+static bool
+deliver_reply(struct wrn_msg *msg)
+{
+    struct wrn_slice rk = wrn_msg_routing_key(msg);
+    size_t prefix = strlen(WRN_REPLY_TO) + 1;
+    struct wrn_channel *to;
+
+    if (msg->exchange_len != 0 || rk.len <= prefix || memcmp(rk.p, WRN_REPLY_TO ".", prefix) != 0)
+        return false;
+    to = wrn_dict_get(server.reply_channels, (struct wrn_slice){rk.p + prefix, rk.len - (uint32_t)prefix});
+    if (to == NULL || to->reply_consumer == NULL || to->state != WRN_CHAN_STATE_OPEN)
+        return false;
+    wrn_channel_deliver(to, to->reply_consumer, NULL, wrn_msg_ref(msg), 0, false);
+    return true;
+}
 
 void
 wrn_basic_route(struct wrn_channel *ch, struct wrn_msg *msg, bool mandatory)
 {
     struct wrn_exchange *x = wrn_vhost_exchange(VHOST(ch), wrn_msg_exchange(msg));
     struct wrn_route *r = &ch->route;
+    bool routed;
 
     r->count = 0;
     if (x != NULL)
         wrn_exchange_route(x, msg, wrn_msg_routing_key(msg), r);
     for (uint32_t i = 0; i < r->count; i++)
         wrn_queue_publish(r->queues[i], msg);
-    if (r->count == 0 && mandatory) {
+    routed = r->count > 0 || deliver_reply(msg);
+    if (!routed && mandatory) {
         struct wrn_method m = {.id = WRN_BASIC_RETURN};
         m.a.basic_return.reply_code = WRN_NO_ROUTE;
         m.a.basic_return.reply_text = wrn_slice_str("NO_ROUTE");
@@ -69,6 +96,49 @@ find_consumer(struct wrn_channel *ch, struct wrn_slice tag)
     return NULL;
 }
 
+void
+wrn_channel_cancel_reply_consumer(struct wrn_channel *ch)
+{
+    if (ch->reply_consumer == NULL)
+        return;
+    wrn_dict_remove(server.reply_channels,
+                    wrn_slice_str(ch->reply_address + strlen(WRN_REPLY_TO) + 1));
+    wrn_free(ch->reply_consumer);
+    ch->reply_consumer = NULL;
+}
+
+/* basic.consume from the pseudo-queue amq.rabbitmq.reply-to (no-ack only). */
+static int
+consume_replies(struct wrn_channel *ch, const struct wrn_basic_consume *m, struct wrn_slice tag)
+{
+    struct wrn_method ok = {.id = WRN_BASIC_CONSUME_OK};
+    uint8_t addr[64];
+    struct wrn_slice a;
+    struct wrn_consumer *c;
+
+    if (!m->no_ack)
+        return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
+                              "reply consumer cannot acknowledge");
+    if (ch->reply_consumer != NULL)
+        return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
+                              "reply consumer already set");
+    c = wrn_xcalloc(1, sizeof(*c));
+    c->ch = ch;
+    memcpy(c->tag, tag.p, tag.len);
+    c->tag_len = (uint8_t)tag.len;
+    c->no_ack = true;
+    ch->reply_consumer = c;
+    a = wrn_random_name(WRN_REPLY_TO ".", addr, sizeof(addr));
+    snprintf(ch->reply_address, sizeof(ch->reply_address), "%.*s", WRN_SLICE_ARG(a));
+    wrn_dict_set(server.reply_channels, wrn_slice_str(ch->reply_address + strlen(WRN_REPLY_TO) + 1),
+                 ch);
+    if (!m->nowait) {
+        ok.a.basic_consume_ok.consumer_tag = tag;
+        wrn_conn_send_method(ch->conn, ch->id, &ok);
+    }
+    return WRN_OK;
+}
+
 static int
 basic_consume(struct wrn_channel *ch, const struct wrn_basic_consume *m)
 {
@@ -80,13 +150,18 @@ basic_consume(struct wrn_channel *ch, const struct wrn_basic_consume *m)
     struct wrn_field prio;
     int64_t p = 0;
 
-    if (wrn_channel_find_queue(ch, qname, &q) != WRN_OK)
-        return WRN_EAMQP;
     if (tag.len == 0)
         tag = wrn_random_name("amq.ctag-", tagbuf, sizeof(tagbuf));
-    else if (find_consumer(ch, tag) != NULL)
+    else if (find_consumer(ch, tag) != NULL ||
+             (ch->reply_consumer != NULL && wrn_slice_eq(tag, (struct wrn_slice){
+                                               (const uint8_t *)ch->reply_consumer->tag,
+                                               ch->reply_consumer->tag_len})))
         return wrn_conn_raise(ch->conn, ch->id, WRN_NOT_ALLOWED,
                               "attempt to reuse consumer tag '%.*s'", WRN_SLICE_ARG(tag));
+    if (wrn_slice_eq_str(qname, WRN_REPLY_TO))
+        return consume_replies(ch, m, tag);
+    if (wrn_channel_find_queue(ch, qname, &q) != WRN_OK)
+        return WRN_EAMQP;
     if (q->nconsumers > 0 && (m->exclusive || q->consumers[0]->exclusive))
         return wrn_conn_raise(ch->conn, ch->id, WRN_ACCESS_REFUSED,
                               "queue '%s' in vhost '%s' in exclusive use", q->name,
@@ -128,8 +203,13 @@ basic_cancel(struct wrn_channel *ch, const struct wrn_basic_cancel *m)
         ok.a.basic_cancel_ok.consumer_tag = m->consumer_tag;
         wrn_conn_send_method(ch->conn, ch->id, &ok);
     }
-    if (c == NULL)
+    if (c == NULL) {
+        struct wrn_consumer *r = ch->reply_consumer;
+        if (r != NULL && wrn_slice_eq(m->consumer_tag,
+                                      (struct wrn_slice){(const uint8_t *)r->tag, r->tag_len}))
+            wrn_channel_cancel_reply_consumer(ch);
         return WRN_OK; /* unknown tags are cancelled already, as far as RabbitMQ cares */
+    }
     for (pp = &ch->consumers; *pp != c; pp = &(*pp)->ch_next)
         ;
     *pp = c->ch_next;

@@ -386,6 +386,7 @@ wrn_channel_shutdown(struct wrn_channel *ch)
     for (uint32_t i = 0; i < ch->unacked_count; i++)
         ring_slot(ch, i)->c = NULL;
     cancel_consumers(ch);
+    wrn_channel_cancel_reply_consumer(ch);
     tx_discard(ch);
     wrn_channel_recover(ch);
     if (ch->pub_msg != NULL) {
@@ -403,7 +404,7 @@ wrn_channel_free(struct wrn_channel *ch)
         return;
     if (ch->state == WRN_CHAN_STATE_OPEN)
         wrn_channel_shutdown(ch);
-    WRN_ASSERT(ch->unacked_live == 0 && ch->consumers == NULL);
+    WRN_ASSERT(ch->unacked_live == 0 && ch->consumers == NULL && ch->reply_consumer == NULL);
     wrn_free(ch->unacked);
     wrn_free(ch->tx_ops);
     wrn_route_fini(&ch->route);
@@ -454,8 +455,8 @@ channel_class(struct wrn_channel *ch, const struct wrn_method *m)
         reply.a.channel_flow_ok.active = true;
         wrn_conn_send_method(ch->conn, ch->id, &reply);
         return WRN_OK;
-    case WRN_CHANNEL_FLOW_OK:
-        return WRN_OK;
+    case WRN_CHANNEL_FLOW_OK: /* we never send channel.flow */
+        return wrn_conn_raise(ch->conn, 0, WRN_COMMAND_INVALID, "unimplemented method");
     }
     return wrn_conn_raise(ch->conn, ch->id, WRN_COMMAND_INVALID, "unexpected method %s",
                           wrn_method_name(m->id));
@@ -511,11 +512,14 @@ wrn_channel_method(struct wrn_channel *ch, const struct wrn_method *m)
 {
     struct wrn_method reply;
 
-    if (ch->content != WRN_CONTENT_NONE)
+    if (ch->content != WRN_CONTENT_NONE) {
+        ch->conn->cur_method = WRN_BASIC_PUBLISH;
         return wrn_conn_raise(ch->conn, ch->id, WRN_UNEXPECTED_FRAME,
-                              "expected content %s, got non content frame instead",
+                              "expected content %s, got non content %s frame instead",
                               ch->content == WRN_CONTENT_WAIT_HEADER ? "header for class 60"
-                                                                     : "body");
+                                                                     : "body",
+                              ch->content == WRN_CONTENT_WAIT_HEADER ? "header" : "body");
+    }
     switch (WRN_METHOD_CLASS(m->id)) {
     case WRN_CLASS_CHANNEL:
         return channel_class(ch, m);
@@ -563,32 +567,85 @@ publish_complete(struct wrn_channel *ch)
         ch->confirm_unsent = ch->publish_seq;
 }
 
+/*
+ * Publishing with reply-to "amq.rabbitmq.reply-to" (direct reply-to): the
+ * channel must be consuming from that pseudo-queue, and the property is
+ * rewritten to the channel's own reply address. Writes the new properties
+ * block into buf and returns it, or raises 406.
+ */
+static int
+rewrite_reply_to(struct wrn_channel *ch, struct wrn_basic_properties *bp, uint8_t *buf,
+                 size_t cap, struct wrn_slice *props)
+{
+    int n;
+
+    if (ch->reply_consumer == NULL)
+        return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
+                              "fast reply consumer does not exist");
+    bp->reply_to.p = (const uint8_t *)ch->reply_address;
+    bp->reply_to.len = (uint32_t)strlen(ch->reply_address);
+    n = wrn_basic_properties_encode(bp, buf, cap);
+    if (n < 0)
+        return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
+                              "properties too large to rewrite reply_to");
+    props->p = buf;
+    props->len = (uint32_t)n;
+    return WRN_OK;
+}
+
 int
 wrn_channel_content_header(struct wrn_channel *ch, const struct wrn_frame *f)
 {
     struct wrn_content_header h;
+    struct wrn_basic_properties bp;
     struct wrn_slice ex = {ch->pub_exchange, ch->pub_exchange_len};
     struct wrn_slice rk = {ch->pub_key, ch->pub_key_len};
+    struct wrn_slice props;
+    uint8_t *rewritten = NULL;
+    int rc = WRN_OK;
 
-    ch->conn->cur_method = WRN_BASIC_PUBLISH;
     if (ch->content != WRN_CONTENT_WAIT_HEADER)
         return wrn_conn_raise(ch->conn, ch->id, WRN_UNEXPECTED_FRAME,
                               "expected method frame, got non method frame instead");
-    if (wrn_content_header_decode(f->payload.p, f->payload.len, &h) != WRN_OK)
+    ch->conn->cur_method = WRN_BASIC_PUBLISH;
+    if (wrn_content_header_decode(f->payload.p, f->payload.len, &h) != WRN_OK ||
+        wrn_basic_properties_decode(h.properties.p, h.properties.len, &bp) != WRN_OK)
         return wrn_conn_raise(ch->conn, 0, WRN_FRAME_ERROR,
                               "cannot decode content header on channel %u", ch->id);
     if (h.class_id != WRN_CLASS_BASIC)
         return wrn_conn_raise(ch->conn, ch->id, WRN_UNEXPECTED_FRAME,
-                              "content header for class %u, expected class 60", h.class_id);
+                              "expected content header for class 60, got one for class %u "
+                              "instead",
+                              h.class_id);
+    if (h.weight != 0)
+        return wrn_conn_raise(ch->conn, ch->id, WRN_UNEXPECTED_FRAME,
+                              "expected content header for class 60, got non content header "
+                              "frame instead");
     if (h.body_size > MAX_MESSAGE_SIZE)
         return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
                               "message size %" PRIu64 " is larger than configured max size %u",
                               h.body_size, MAX_MESSAGE_SIZE);
-    ch->pub_msg = wrn_msg_new(ex, rk, h.properties, h.body_size);
-    ch->content = WRN_CONTENT_WAIT_BODY;
-    if (h.body_size == 0)
-        publish_complete(ch);
-    return WRN_OK;
+    /* RabbitMQ: a user-id property must name the user who logged in */
+    if ((bp.flags & WRN_BASIC_USER_ID_FLAG) && !wrn_slice_eq_str(bp.user_id, ch->conn->user))
+        return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
+                              "user_id property set to '%.*s' but authenticated user was '%s'",
+                              WRN_SLICE_ARG(bp.user_id), ch->conn->user);
+    props = h.properties;
+    if ((bp.flags & WRN_BASIC_REPLY_TO_FLAG) && wrn_slice_eq_str(bp.reply_to, WRN_REPLY_TO)) {
+        size_t cap = h.properties.len + 64;
+        rewritten = wrn_xmalloc(cap);
+        rc = rewrite_reply_to(ch, &bp, rewritten, cap, &props);
+    }
+    if (rc == WRN_OK) {
+        ch->pub_msg = wrn_msg_new(ex, rk, props, h.body_size);
+        if (bp.flags & WRN_BASIC_DELIVERY_MODE_FLAG)
+            ch->pub_msg->delivery_mode = bp.delivery_mode;
+        ch->content = WRN_CONTENT_WAIT_BODY;
+        if (h.body_size == 0)
+            publish_complete(ch);
+    }
+    wrn_free(rewritten);
+    return rc;
 }
 
 int
@@ -596,16 +653,16 @@ wrn_channel_content_body(struct wrn_channel *ch, const struct wrn_frame *f)
 {
     struct wrn_msg *msg = ch->pub_msg;
 
-    ch->conn->cur_method = WRN_BASIC_PUBLISH;
-    if (ch->content != WRN_CONTENT_WAIT_BODY)
+    if (ch->content == WRN_CONTENT_NONE)
         return wrn_conn_raise(ch->conn, ch->id, WRN_UNEXPECTED_FRAME,
-                              "expected %s frame, got body frame instead",
-                              ch->content == WRN_CONTENT_WAIT_HEADER ? "content header"
-                                                                     : "method");
-    if (f->payload.len > msg->body_size - msg->body_filled)
-        return wrn_conn_raise(ch->conn, ch->id, WRN_FRAME_ERROR,
-                              "body frames carry more than the announced %" PRIu64 " bytes",
-                              msg->body_size);
+                              "expected method frame, got non method frame instead");
+    ch->conn->cur_method = WRN_BASIC_PUBLISH;
+    if (ch->content == WRN_CONTENT_WAIT_HEADER || f->payload.len > msg->body_size - msg->body_filled)
+        return wrn_conn_raise(ch->conn, ch->id, WRN_UNEXPECTED_FRAME,
+                              "expected content %s, got non content %s frame instead",
+                              ch->content == WRN_CONTENT_WAIT_HEADER ? "header for class 60"
+                                                                     : "body",
+                              ch->content == WRN_CONTENT_WAIT_HEADER ? "header" : "body");
     if (f->payload.len)
         memcpy(msg->body + msg->body_filled, f->payload.p, f->payload.len);
     msg->body_filled += f->payload.len;

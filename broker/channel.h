@@ -88,6 +88,10 @@ struct wrn_channel {
     uint8_t last_queue[255];
     bool has_last_queue;
 
+    /* direct reply-to: the consumer of amq.rabbitmq.reply-to, and its address */
+    struct wrn_consumer *reply_consumer; /* owned */
+    char reply_address[64];
+
     struct wrn_route route;   /* reused for every publish */
     struct wrn_route touched; /* queues to dispatch after settling; each holds a ref */
 };
@@ -132,6 +136,10 @@ int wrn_channel_check_exclusive(struct wrn_channel *ch, struct wrn_queue *q);
 int wrn_channel_find_queue(struct wrn_channel *ch, struct wrn_slice name, struct wrn_queue **q);
 /* Fill buf with prefix + 22 random url-safe characters ("amq.gen-", "amq.ctag-"). */
 struct wrn_slice wrn_random_name(const char *prefix, uint8_t *buf, size_t cap);
+
+/* Direct reply-to (basic.c): the pseudo-queue name, and its cancellation. */
+#define WRN_REPLY_TO "amq.rabbitmq.reply-to"
+void wrn_channel_cancel_reply_consumer(struct wrn_channel *ch);
 
 /* Per-method handlers, in declare.c and basic.c. */
 int wrn_exchange_method(struct wrn_channel *ch, const struct wrn_method *m);

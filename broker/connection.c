@@ -45,6 +45,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_free_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_kill(struct wrn_conn *c, bool flush);
+static void conn_linger(struct wrn_conn *c);
 
 /* ---- setup ---------------------------------------------------------------- */
 
@@ -339,6 +340,8 @@ handle_start_ok(struct wrn_conn *c, const struct wrn_connection_start_ok *m)
 
     read_client_capabilities(c, m->client_properties);
     r = wrn_auth_login(m->mechanism, m->response, c->loopback, c->user, &who);
+    if (r != WRN_AUTH_OK)
+        c->cur_method = 0; /* RabbitMQ names no method in a login refusal */
     switch (r) {
     case WRN_AUTH_OK:
         break;
@@ -439,8 +442,9 @@ connection_method(struct wrn_conn *c, const struct wrn_method *m)
     case WRN_CONNECTION_CLOSE:
         reply.id = WRN_CONNECTION_CLOSE_OK;
         wrn_conn_send_method(c, 0, &reply);
-        wrn_log(WRN_LOG_DEBUG, c->who, "client closed the connection");
-        conn_kill(c, true);
+        wrn_log(WRN_LOG_DEBUG, c->who, "client closed the connection: %u %.*s",
+                m->a.connection_close.reply_code, WRN_SLICE_ARG(m->a.connection_close.reply_text));
+        conn_linger(c);
         return WRN_OK;
     case WRN_CONNECTION_CLOSE_OK:
         /* close-ok we did not ask for: the client is confused, just go */
@@ -487,11 +491,14 @@ channel_open(struct wrn_conn *c, uint16_t id)
 {
     struct wrn_method ok = {.id = WRN_CHANNEL_OPEN_OK};
 
-    if (c->channel_max != 0 && (id > c->channel_max || c->nchannels >= c->channel_max))
-        return wrn_conn_raise(c, id, WRN_NOT_ALLOWED,
+    /* RabbitMQ limits how many channels are open, not their numbers */
+    if (c->channel_max != 0 && c->nchannels >= c->channel_max) {
+        c->cur_method = 0;
+        return wrn_conn_raise(c, 0, WRN_NOT_ALLOWED,
                               "number of channels opened (%u) has reached the negotiated "
                               "channel_max (%u)",
                               c->nchannels, c->channel_max);
+    }
     if (id >= c->nchannel_slots) {
         uint32_t n = c->nchannel_slots ? c->nchannel_slots : 8;
         while (n <= id)
@@ -540,8 +547,8 @@ channel_method(struct wrn_conn *c, uint16_t id, const struct wrn_method *m)
         reply.id = WRN_CHANNEL_CLOSE_OK;
         wrn_conn_send_method(c, id, &reply);
         return WRN_OK;
-    case WRN_CHANNEL_CLOSE_OK:
-        return WRN_OK;
+    case WRN_CHANNEL_CLOSE_OK: /* we sent no channel.close */
+        return wrn_conn_raise(c, 0, WRN_COMMAND_INVALID, "unimplemented method");
     default:
         return wrn_channel_method(ch, m);
     }
@@ -561,7 +568,7 @@ handle_frame(struct wrn_conn *c, const struct wrn_frame *f)
             if (m.id == WRN_CONNECTION_CLOSE) {
                 m.id = WRN_CONNECTION_CLOSE_OK;
                 wrn_conn_send_method(c, 0, &m);
-                conn_kill(c, true);
+                conn_linger(c);
             } else if (m.id == WRN_CONNECTION_CLOSE_OK) {
                 conn_kill(c, true);
             }
@@ -571,54 +578,53 @@ handle_frame(struct wrn_conn *c, const struct wrn_frame *f)
 
     switch (f->type) {
     case WRN_FRAME_HEARTBEAT:
+        c->cur_method = 0;
+        if (f->payload.len != 0)
+            return wrn_conn_raise(c, 0, WRN_FRAME_ERROR, "heartbeat frame with a payload");
         if (f->channel != 0)
-            return wrn_conn_raise(c, 0, WRN_FRAME_ERROR,
-                                  "heartbeat frame on channel %u", f->channel);
+            return wrn_conn_raise(c, 0, WRN_UNEXPECTED_FRAME, "heartbeat frame on channel %u",
+                                  f->channel);
         return WRN_OK;
 
     case WRN_FRAME_METHOD:
+        /* class and method ids first, so every exception can name them */
+        c->cur_method = 0;
+        if (f->payload.len >= 4)
+            c->cur_method = (uint32_t)f->payload.p[0] << 24 | (uint32_t)f->payload.p[1] << 16 |
+                            (uint32_t)f->payload.p[2] << 8 | f->payload.p[3];
         rc = wrn_method_decode(f->payload.p, f->payload.len, &m);
-        if (rc == WRN_EUNKNOWN || (rc == WRN_OK && !wrn_method_server_receives(m.id))) {
-            uint32_t id = rc == WRN_OK ? m.id : 0;
-            if (f->payload.len >= 4)
-                id = (uint32_t)f->payload.p[0] << 24 | (uint32_t)f->payload.p[1] << 16 |
-                     (uint32_t)f->payload.p[2] << 8 | f->payload.p[3];
-            c->cur_method = id;
-            return wrn_conn_raise(c, 0, WRN_COMMAND_INVALID, "unknown or client-only method %u/%u",
-                                  WRN_METHOD_CLASS(id), WRN_METHOD_INDEX(id));
-        }
-        if (rc != WRN_OK) {
-            c->cur_method = 0;
-            if (f->payload.len >= 4)
-                c->cur_method = (uint32_t)f->payload.p[0] << 24 |
-                                (uint32_t)f->payload.p[1] << 16 |
-                                (uint32_t)f->payload.p[2] << 8 | f->payload.p[3];
-            return wrn_conn_raise(c, 0, WRN_FRAME_ERROR, "cannot decode method frame on channel %u",
-                                  f->channel);
-        }
-        c->cur_method = m.id;
+        if (rc == WRN_EUNKNOWN)
+            return wrn_conn_raise(c, 0, WRN_COMMAND_INVALID, "unknown method %u/%u",
+                                  WRN_METHOD_CLASS(c->cur_method),
+                                  WRN_METHOD_INDEX(c->cur_method));
+        if (rc != WRN_OK)
+            return wrn_conn_raise(c, 0, WRN_FRAME_ERROR, "cannot decode %s arguments on channel %u",
+                                  wrn_method_name(c->cur_method), f->channel);
         if (wrn_log_enabled(WRN_LOG_DEBUG))
             wrn_log(WRN_LOG_DEBUG, c->who, "channel %u: %s", f->channel, wrn_method_name(m.id));
-        if (f->channel == 0) {
-            if (WRN_METHOD_CLASS(m.id) != WRN_CLASS_CONNECTION)
-                return wrn_conn_raise(c, 0, WRN_COMMAND_INVALID,
-                                      "method %s is not allowed on channel 0",
-                                      wrn_method_name(m.id));
-            return connection_method(c, &m);
+        if (c->state == WRN_CONN_OPEN) {
+            /* RabbitMQ's answers for methods in the wrong place */
+            bool connection_class = WRN_METHOD_CLASS(m.id) == WRN_CLASS_CONNECTION;
+            if (f->channel == 0 && m.id != WRN_CONNECTION_CLOSE &&
+                m.id != WRN_CONNECTION_CLOSE_OK && m.id != WRN_CONNECTION_UPDATE_SECRET)
+                return wrn_conn_raise(c, 0, WRN_CHANNEL_ERROR,
+                                      "unexpected method in connection state running");
+            if (f->channel != 0 && (connection_class || !wrn_method_server_receives(m.id)))
+                return wrn_conn_raise(c, 0, WRN_COMMAND_INVALID, "unimplemented method");
         }
+        if (f->channel == 0)
+            return connection_method(c, &m);
         if (c->state != WRN_CONN_OPEN)
             return wrn_conn_raise(c, 0, WRN_CHANNEL_ERROR, "channel %u used before connection.open",
-                                  f->channel);
-        if (WRN_METHOD_CLASS(m.id) == WRN_CLASS_CONNECTION)
-            return wrn_conn_raise(c, 0, WRN_COMMAND_INVALID,
-                                  "connection method %s on channel %u", wrn_method_name(m.id),
                                   f->channel);
         return channel_method(c, f->channel, &m);
 
     case WRN_FRAME_HEADER:
     case WRN_FRAME_BODY:
+        c->cur_method = 0;
         if (c->state != WRN_CONN_OPEN || f->channel == 0)
-            return wrn_conn_raise(c, 0, WRN_UNEXPECTED_FRAME, "content frame on channel %u",
+            return wrn_conn_raise(c, 0, WRN_UNEXPECTED_FRAME, "%s frame on channel %u",
+                                  f->type == WRN_FRAME_HEADER ? "content header" : "content body",
                                   f->channel);
         ch = channel_get(c, f->channel);
         if (ch == NULL)
@@ -660,6 +666,20 @@ frame_error(struct wrn_conn *c, const char *detail)
     c->discard_input = true;
 }
 
+/*
+ * The largest whole frame accepted. frame_max counts the whole frame in the
+ * spec, but RabbitMQ checks only the payload against it, and clients rely on
+ * that slack; so do we.
+ */
+static uint32_t
+frame_limit(const struct wrn_conn *c)
+{
+    return c->frame_max ? c->frame_max + WRN_FRAME_OVERHEAD : 0;
+}
+
+/* RabbitMQ also accepts the pre-0-9-1 "AMQP 1 1 0 9" header and speaks 0-9-1 after it. */
+static const uint8_t legacy_0_9_header[8] = {'A', 'M', 'Q', 'P', 1, 1, 0, 9};
+
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -684,6 +704,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
             size_t n = avail < 8 ? avail : 8;
             evbuffer_copyout(in, head, n);
             rc = wrn_protocol_header_check(head, n);
+            if (rc == WRN_EPROTO && memcmp(head, legacy_0_9_header, n) == 0)
+                rc = n == 8 ? WRN_OK : WRN_AGAIN;
             if (rc == WRN_AGAIN)
                 break;
             if (rc != WRN_OK) {
@@ -700,7 +722,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
         if (avail < WRN_FRAME_HEADER_SIZE)
             break;
         evbuffer_copyout(in, head, WRN_FRAME_HEADER_SIZE);
-        rc = wrn_frame_peek(head, WRN_FRAME_HEADER_SIZE, c->frame_max, &type, &chan, &size,
+        rc = wrn_frame_peek(head, WRN_FRAME_HEADER_SIZE, frame_limit(c), &type, &chan, &size,
                             &total);
         if (rc == WRN_ETOOBIG) {
             char detail[128];
@@ -711,7 +733,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
         }
         if (avail < total)
             break;
-        rc = wrn_frame_parse(evbuffer_pullup(in, (ev_ssize_t)total), total, c->frame_max, &f);
+        rc = wrn_frame_parse(evbuffer_pullup(in, (ev_ssize_t)total), total, frame_limit(c), &f);
         if (rc < 0) {
             frame_error(c, rc == WRN_EPROTO ? "bad frame end or type" : "malformed frame");
             break;
@@ -735,8 +757,12 @@ conn_write_cb(struct bufferevent *bev, void *arg)
     struct evbuffer *out = bufferevent_get_output(bev);
 
     if (c->state == WRN_CONN_DEAD) {
-        if (evbuffer_get_length(out) == 0)
-            event_active(c->free_ev, 0, 0);
+        if (evbuffer_get_length(out) == 0) {
+            if (c->discard_input)
+                shutdown(bufferevent_getfd(bev), SHUT_WR); /* lingering: see conn_linger */
+            else
+                event_active(c->free_ev, 0, 0);
+        }
         return;
     }
     if (c->delivery_paused && evbuffer_get_length(out) <= OUTPUT_LOW_WATERMARK) {
@@ -761,10 +787,14 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
     (void)bev;
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        if (c->state != WRN_CONN_DEAD)
-            wrn_log(c->state == WRN_CONN_OPEN ? WRN_LOG_WARNING : WRN_LOG_DEBUG, c->who,
-                    "client closed the socket%s",
-                    c->state == WRN_CONN_OPEN ? " without connection.close" : "");
+        if (c->state == WRN_CONN_DEAD) {
+            /* the client hung up after our close-ok, or the final flush failed */
+            event_active(c->free_ev, 0, 0);
+            return;
+        }
+        wrn_log(c->state == WRN_CONN_OPEN ? WRN_LOG_WARNING : WRN_LOG_DEBUG, c->who,
+                "client closed the socket%s",
+                c->state == WRN_CONN_OPEN ? " without connection.close" : "");
         conn_kill(c, false);
     }
 }
@@ -848,6 +878,22 @@ conn_kill(struct wrn_conn *c, bool flush)
     } else {
         event_active(c->free_ev, 0, 0);
     }
+}
+
+/*
+ * We answered the client's connection.close with close-ok; by the spec the
+ * client, not us, closes the socket. Clients may still have frames in flight
+ * behind their close, and closing on those would reset the connection, which
+ * can destroy our close-ok before the client reads it. So send FIN once
+ * close-ok is written, discard input until the client hangs up, and free then
+ * (or when conn_kill's flush timer runs out).
+ */
+static void
+conn_linger(struct wrn_conn *c)
+{
+    conn_kill(c, true); /* close-ok is queued, so this arms the free timer */
+    c->discard_input = true;
+    bufferevent_enable(c->bev, EV_READ);
 }
 
 static void

@@ -150,12 +150,14 @@ exchange_declare(struct wrn_channel *ch, const struct wrn_exchange_declare *m)
     const char *key;
 
     if (m->passive) {
+        if (m->exchange.len == 0)
+            return default_exchange_refused(ch);
         if ((x = wrn_vhost_exchange(VHOST(ch), m->exchange)) == NULL)
             return not_found(ch, "exchange", m->exchange);
     } else {
         if (!wrn_exchange_type_parse(m->type, &type))
             return wrn_conn_raise(ch->conn, ch->id, WRN_COMMAND_INVALID,
-                                  "unknown exchange type '%.*s'", WRN_SLICE_ARG(m->type));
+                                  "invalid exchange type '%.*s'", WRN_SLICE_ARG(m->type));
         if (m->exchange.len == 0)
             return default_exchange_refused(ch);
         x = wrn_vhost_exchange(VHOST(ch), m->exchange);

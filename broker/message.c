@@ -13,7 +13,6 @@ wrn_msg_new(struct wrn_slice exchange, struct wrn_slice routing_key, struct wrn_
 {
     size_t head = (size_t)exchange.len + routing_key.len + props.len;
     struct wrn_msg *m;
-    struct wrn_basic_properties bp;
 
     WRN_ASSERT(exchange.len <= 255 && routing_key.len <= 255);
     m = wrn_xmalloc(sizeof(*m) + head + body_size);
@@ -32,9 +31,6 @@ wrn_msg_new(struct wrn_slice exchange, struct wrn_slice routing_key, struct wrn_
     if (props.len)
         memcpy(m->props, props.p, props.len);
     m->delivery_mode = 0;
-    if (wrn_basic_properties_decode(m->props, m->props_len, &bp) == WRN_OK &&
-        (bp.flags & WRN_BASIC_DELIVERY_MODE_FLAG))
-        m->delivery_mode = bp.delivery_mode;
     return m;
 }
 

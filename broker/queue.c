@@ -236,10 +236,9 @@ wrn_queue_dispatch(struct wrn_queue *q)
     if (q->dispatching || q->deleted)
         return;
     q->dispatching = true;
-    while (q->ring_count > 0 && q->nconsumers > 0 && (c = pick_consumer(q)) != NULL) {
-        wrn_queue_pop(q, &e);
+    /* check for a message before picking: picking moves the round-robin on */
+    while (q->ring_count > 0 && (c = pick_consumer(q)) != NULL && wrn_queue_pop(q, &e))
         wrn_channel_deliver(c->ch, c, q, e.msg, e.seq, e.redelivered);
-    }
     q->dispatching = false;
 }
 

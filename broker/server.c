@@ -7,6 +7,7 @@
 #include "alloc.h"
 #include "auth.h"
 #include "connection.h"
+#include "dict.h"
 #include "log.h"
 #include "table.h"
 #include "vhost.h"
@@ -61,6 +62,7 @@ void
 wrn_server_init(struct event_base *base)
 {
     server.base = base;
+    server.reply_channels = wrn_dict_new();
     wrn_vhost_new(server.cfg.default_vhost);
     /* RabbitMQ's loopback_users: guest may only log in from localhost */
     wrn_user_add(server.cfg.default_user, server.cfg.default_pass,
@@ -77,6 +79,8 @@ wrn_server_fini(void)
         server.vhosts = v->next;
         wrn_vhost_free(v);
     }
+    wrn_dict_free(server.reply_channels);
+    server.reply_channels = NULL;
     while (server.users != NULL) {
         struct wrn_user *u = server.users;
         server.users = u->next;

@@ -18,6 +18,7 @@ struct event_base;
 struct wrn_vhost;
 struct wrn_user;
 struct wrn_conn;
+struct wrn_dict;
 
 struct wrn_server {
     struct event_base *base; /* borrowed from main */
@@ -26,6 +27,7 @@ struct wrn_server {
     struct wrn_user *users;   /* owned, singly linked */
     struct wrn_conn *conns;   /* owned, doubly linked */
     uint64_t nconns;
+    struct wrn_dict *reply_channels; /* direct reply-to address -> struct wrn_channel */
     uint64_t epoch; /* bumped for every routing pass, to mark visited objects */
     char server_properties[2048]; /* connection.start table, built once */
     uint32_t server_properties_len;
