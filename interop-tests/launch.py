@@ -58,8 +58,7 @@ def main():
     log_path = os.path.join(workdir, "broker.log")
     log = open(log_path, "wb")
     broker = subprocess.Popen(
-        [args.broker, "--port", str(port), "--bind", "127.0.0.1"
-        ],
+        [args.broker, "--port", str(port), "--bind", "127.0.0.1"],
         stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
     if not wait_for_port(port, broker):
         broker.kill()
