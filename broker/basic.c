@@ -7,6 +7,7 @@
 #include "alloc.h"
 #include "channel.h"
 #include "connection.h"
+#include "deadletter.h"
 #include "dict.h"
 #include "server.h"
 #include "exchange.h"
@@ -30,28 +31,65 @@ deliver_reply(struct wrn_msg *msg)
     struct wrn_slice rk = wrn_msg_routing_key(msg);
     size_t prefix = strlen(WRN_REPLY_TO) + 1;
     struct wrn_channel *to;
+    struct wrn_qentry e = {0};
 
     if (msg->exchange_len != 0 || rk.len <= prefix || memcmp(rk.p, WRN_REPLY_TO ".", prefix) != 0)
         return false;
     to = wrn_dict_get(server.reply_channels, (struct wrn_slice){rk.p + prefix, rk.len - (uint32_t)prefix});
     if (to == NULL || to->reply_consumer == NULL || to->state != WRN_CHAN_STATE_OPEN)
         return false;
-    wrn_channel_deliver(to, to->reply_consumer, NULL, wrn_msg_ref(msg), 0, false);
+    e.msg = wrn_msg_ref(msg);
+    wrn_channel_deliver(to, to->reply_consumer, NULL, &e);
     return true;
 }
 
-void
+/*
+ * The routing keys of a message: the one it was published with, then the
+ * CC and BCC keys of sender-selected distribution. Returns how many.
+ */
+static uint32_t
+routing_keys(struct wrn_msg *msg, struct wrn_slice *keys, uint32_t cap)
+{
+    struct wrn_basic_properties bp;
+    struct wrn_table_iter it;
+    struct wrn_field list, v;
+    uint32_t n = 0;
+    static const char *headers[] = {"CC", "BCC"};
+
+    keys[n++] = wrn_msg_routing_key(msg);
+    if (!msg->cc_bcc || wrn_basic_properties_decode(msg->props, msg->props_len, &bp) != WRN_OK)
+        return n;
+    for (int h = 0; h < 2; h++) {
+        if (!wrn_table_get(bp.headers, headers[h], &list) || list.type != 'A')
+            continue;
+        wrn_array_iter_init(&it, list.v.s);
+        while (n < cap && wrn_array_next(&it, &v) == 1)
+            if (v.type == 'S')
+                keys[n++] = v.v.s;
+    }
+    return n;
+}
+
+bool
 wrn_basic_route(struct wrn_channel *ch, struct wrn_msg *msg, bool mandatory)
 {
     struct wrn_exchange *x = wrn_vhost_exchange(VHOST(ch), wrn_msg_exchange(msg));
     struct wrn_route *r = &ch->route;
-    bool routed;
+    struct wrn_slice keys[256];
+    struct wrn_msg *stored = msg;
+    bool routed, accepted = true;
 
     r->count = 0;
     if (x != NULL)
-        wrn_exchange_route(x, msg, wrn_msg_routing_key(msg), r);
+        wrn_exchange_route(x, msg, keys, routing_keys(msg, keys, 256), r);
+    /* BCC keys route the message but the queues never see them */
+    if (msg->cc_bcc && r->count > 0)
+        stored = wrn_msg_without_bcc(msg);
     for (uint32_t i = 0; i < r->count; i++)
-        wrn_queue_publish(r->queues[i], msg);
+        if (!wrn_queue_publish(r->queues[i], stored))
+            accepted = false;
+    if (stored != msg)
+        wrn_msg_unref(stored);
     routed = r->count > 0 || deliver_reply(msg);
     if (!routed && mandatory) {
         struct wrn_method m = {.id = WRN_BASIC_RETURN};
@@ -62,6 +100,7 @@ wrn_basic_route(struct wrn_channel *ch, struct wrn_msg *msg, bool mandatory)
         wrn_conn_send_content(ch->conn, ch->id, &m, msg);
     }
     r->count = 0;
+    return accepted;
 }
 
 static int
@@ -232,11 +271,12 @@ basic_get(struct wrn_channel *ch, const struct wrn_basic_get *m)
 
     if (wrn_channel_find_queue(ch, m->queue, &q) != WRN_OK)
         return WRN_EAMQP;
+    wrn_queue_touch(q);
     if (!wrn_queue_pop(q, &e)) {
         wrn_conn_send_method(ch->conn, ch->id, &empty);
         return WRN_OK;
     }
-    wrn_channel_deliver_get(ch, q, e.msg, e.seq, e.redelivered, m->no_ack);
+    wrn_channel_deliver_get(ch, q, &e, m->no_ack);
     return WRN_OK;
 }
 

@@ -9,11 +9,13 @@
 #include "alloc.h"
 #include "connection.h"
 #include "content.h"
+#include "deadletter.h"
 #include "frame.h"
 #include "log.h"
 #include "message.h"
 #include "queue.h"
 #include "server.h"
+#include "table.h"
 
 #include <inttypes.h>
 
@@ -74,14 +76,14 @@ ring_find(struct wrn_channel *ch, uint64_t tag)
     if (tag < ch->base_tag || tag - ch->base_tag >= ch->unacked_count)
         return NULL;
     u = ring_slot(ch, (uint32_t)(tag - ch->base_tag));
-    return u->msg != NULL ? u : NULL;
+    return u->e.msg != NULL ? u : NULL;
 }
 
 /* Drop settled records from the head so base_tag moves on. */
 static void
 ring_trim(struct wrn_channel *ch)
 {
-    while (ch->unacked_count > 0 && ring_slot(ch, 0)->msg == NULL) {
+    while (ch->unacked_count > 0 && ring_slot(ch, 0)->e.msg == NULL) {
         ch->unacked_head = (ch->unacked_head + 1) & (ch->unacked_cap - 1);
         ch->unacked_count--;
         ch->base_tag++;
@@ -104,68 +106,89 @@ wrn_channel_can_deliver(const struct wrn_channel *ch, const struct wrn_consumer 
     return true;
 }
 
-/* Record a delivery that needs settling; the msg ref passes to the record. */
+/* Record a delivery that needs settling; the entry's msg ref passes to the record. */
 static void
 track_delivery(struct wrn_channel *ch, struct wrn_consumer *c, struct wrn_queue *q,
-               struct wrn_msg *msg, uint64_t seq)
+               const struct wrn_qentry *e)
 {
     struct wrn_unacked *u = ring_push(ch);
 
-    u->msg = msg;
+    u->e = *e;
     u->q = q;
     wrn_queue_ref(q);
     u->c = c;
-    u->seq = seq;
     if (c != NULL)
         c->unacked++;
     ch->unacked_live++;
 }
 
+/*
+ * The message as this delivery shows it: quorum-style queues tell
+ * redeliveries how often the message came back (x-delivery-count), which
+ * needs a copy with that header. Returns a new reference.
+ */
+static struct wrn_msg *
+as_delivered(struct wrn_queue *q, const struct wrn_qentry *e)
+{
+    if (q != NULL && e->delivery_count > 0 && (q->qa.quorum || q->qa.delivery_limit >= 0))
+        return wrn_msg_with_delivery_count(e->msg, e->delivery_count);
+    return wrn_msg_ref(e->msg);
+}
+
+/* A no-ack delivery uses a tag, but nothing waits for it: keep the ring dense. */
+static void
+untracked_tag(struct wrn_channel *ch)
+{
+    if (ch->unacked_count > 0)
+        ring_push(ch);
+}
+
 void
 wrn_channel_deliver(struct wrn_channel *ch, struct wrn_consumer *c, struct wrn_queue *q,
-                    struct wrn_msg *msg, uint64_t seq, bool redelivered)
+                    struct wrn_qentry *e)
 {
     struct wrn_method m = {.id = WRN_BASIC_DELIVER};
+    struct wrn_msg *shown = as_delivered(q, e);
     uint64_t tag = ch->next_tag;
 
     m.a.basic_deliver.consumer_tag.p = (const uint8_t *)c->tag;
     m.a.basic_deliver.consumer_tag.len = c->tag_len;
     m.a.basic_deliver.delivery_tag = tag;
-    m.a.basic_deliver.redelivered = redelivered;
-    m.a.basic_deliver.exchange = wrn_msg_exchange(msg);
-    m.a.basic_deliver.routing_key = wrn_msg_routing_key(msg);
-    wrn_conn_send_content(ch->conn, ch->id, &m, msg);
+    m.a.basic_deliver.redelivered = e->redelivered;
+    m.a.basic_deliver.exchange = wrn_msg_exchange(shown);
+    m.a.basic_deliver.routing_key = wrn_msg_routing_key(shown);
+    wrn_conn_send_content(ch->conn, ch->id, &m, shown);
+    wrn_msg_unref(shown);
 
     if (c->no_ack) {
-        /* A tag is used but nothing waits for it: keep the ring dense. */
-        if (ch->unacked_count > 0)
-            ring_push(ch);
-        wrn_msg_unref(msg);
+        untracked_tag(ch);
+        wrn_msg_unref(e->msg);
     } else {
-        track_delivery(ch, c, q, msg, seq);
+        track_delivery(ch, c, q, e);
     }
     ch->next_tag = tag + 1;
 }
 
 void
-wrn_channel_deliver_get(struct wrn_channel *ch, struct wrn_queue *q, struct wrn_msg *msg,
-                        uint64_t seq, bool redelivered, bool no_ack)
+wrn_channel_deliver_get(struct wrn_channel *ch, struct wrn_queue *q, struct wrn_qentry *e,
+                        bool no_ack)
 {
     struct wrn_method m = {.id = WRN_BASIC_GET_OK};
+    struct wrn_msg *shown = as_delivered(q, e);
     uint64_t tag = ch->next_tag;
 
     m.a.basic_get_ok.delivery_tag = tag;
-    m.a.basic_get_ok.redelivered = redelivered;
-    m.a.basic_get_ok.exchange = wrn_msg_exchange(msg);
-    m.a.basic_get_ok.routing_key = wrn_msg_routing_key(msg);
-    m.a.basic_get_ok.message_count = wrn_queue_ready(q);
-    wrn_conn_send_content(ch->conn, ch->id, &m, msg);
+    m.a.basic_get_ok.redelivered = e->redelivered;
+    m.a.basic_get_ok.exchange = wrn_msg_exchange(shown);
+    m.a.basic_get_ok.routing_key = wrn_msg_routing_key(shown);
+    m.a.basic_get_ok.message_count = q->ready;
+    wrn_conn_send_content(ch->conn, ch->id, &m, shown);
+    wrn_msg_unref(shown);
     if (no_ack) {
-        if (ch->unacked_count > 0)
-            ring_push(ch);
-        wrn_msg_unref(msg);
+        untracked_tag(ch);
+        wrn_msg_unref(e->msg);
     } else {
-        track_delivery(ch, NULL, q, msg, seq);
+        track_delivery(ch, NULL, q, e);
     }
     ch->next_tag = tag + 1;
 }
@@ -202,12 +225,14 @@ settle_record(struct wrn_channel *ch, struct wrn_unacked *u, bool ack, bool requ
         u->c->unacked--;
     ch->unacked_live--;
     touch_queue(ch, u->q, epoch);
-    if (!ack && requeue)
-        wrn_queue_requeue(u->q, u->msg, u->seq);
+    if (ack)
+        wrn_msg_unref(u->e.msg);
+    else if (requeue)
+        wrn_queue_requeue(u->q, &u->e);
     else
-        wrn_msg_unref(u->msg);
+        wrn_queue_reject(u->q, &u->e);
     wrn_queue_unref(u->q);
-    u->msg = NULL;
+    u->e.msg = NULL;
     u->q = NULL;
     u->c = NULL;
     u->in_tx = false;
@@ -273,7 +298,7 @@ wrn_basic_settle(struct wrn_channel *ch, uint64_t tag, bool multiple, bool ack, 
             struct wrn_tx_op op = {.kind = ack ? WRN_TXOP_ACK : WRN_TXOP_REJECT,
                                    .tag = ch->base_tag + i,
                                    .requeue = requeue};
-            if (u->msg == NULL || u->in_tx)
+            if (u->e.msg == NULL || u->in_tx)
                 continue;
             u->in_tx = true;
             tx_push(ch, &op);
@@ -282,7 +307,7 @@ wrn_basic_settle(struct wrn_channel *ch, uint64_t tag, bool multiple, bool ack, 
     }
     for (uint32_t i = last + 1; i-- > first;) {
         struct wrn_unacked *u = ring_slot(ch, i);
-        if (u->msg != NULL && !u->in_tx)
+        if (u->e.msg != NULL && !u->in_tx)
             settle_record(ch, u, ack, requeue, epoch);
     }
     redispatch(ch);
@@ -297,7 +322,7 @@ wrn_channel_recover(struct wrn_channel *ch)
 
     for (uint32_t i = ch->unacked_count; i-- > 0;) {
         struct wrn_unacked *u = ring_slot(ch, i);
-        if (u->msg != NULL && !u->in_tx)
+        if (u->e.msg != NULL && !u->in_tx)
             settle_record(ch, u, false, true, epoch);
     }
     redispatch(ch);
@@ -310,8 +335,10 @@ wrn_channel_flush_confirms(struct wrn_channel *ch)
 {
     struct wrn_method m = {.id = WRN_BASIC_ACK};
 
-    if (ch->confirm_unsent == 0 || ch->state != WRN_CHAN_STATE_OPEN)
+    if (ch->confirm_unsent <= ch->confirm_acked || ch->state != WRN_CHAN_STATE_OPEN) {
+        ch->confirm_unsent = 0;
         return;
+    }
     m.a.basic_ack.delivery_tag = ch->confirm_unsent;
     m.a.basic_ack.multiple = ch->confirm_unsent > ch->confirm_acked + 1;
     wrn_conn_send_method(ch->conn, ch->id, &m);
@@ -352,7 +379,7 @@ tx_commit(struct wrn_channel *ch)
             wrn_msg_unref(op->msg);
         } else {
             struct wrn_unacked *u = ring_slot(ch, (uint32_t)(op->tag - ch->base_tag));
-            WRN_ASSERT(op->tag >= ch->base_tag && u->msg != NULL && u->in_tx);
+            WRN_ASSERT(op->tag >= ch->base_tag && u->e.msg != NULL && u->in_tx);
             settle_record(ch, u, op->kind == WRN_TXOP_ACK, op->requeue, epoch);
         }
     }
@@ -550,6 +577,8 @@ static void
 publish_complete(struct wrn_channel *ch)
 {
     struct wrn_msg *msg = ch->pub_msg;
+    struct wrn_method nack = {.id = WRN_BASIC_NACK};
+    bool accepted;
 
     ch->pub_msg = NULL;
     ch->content = WRN_CONTENT_NONE;
@@ -561,10 +590,38 @@ publish_complete(struct wrn_channel *ch)
     }
     if (ch->confirm)
         ch->publish_seq++;
-    wrn_basic_route(ch, msg, ch->pub_mandatory);
+    accepted = wrn_basic_route(ch, msg, ch->pub_mandatory);
     wrn_msg_unref(msg);
-    if (ch->confirm)
+    if (!ch->confirm)
+        return;
+    if (accepted) {
         ch->confirm_unsent = ch->publish_seq;
+        return;
+    }
+    /* a queue refused it (x-overflow reject-publish): ack what came before, nack this one */
+    nack.a.basic_nack.delivery_tag = ch->publish_seq;
+    if (ch->publish_seq > 1)
+        ch->confirm_unsent = ch->publish_seq - 1;
+    wrn_channel_flush_confirms(ch);
+    wrn_conn_send_method(ch->conn, ch->id, &nack);
+    ch->confirm_acked = ch->publish_seq;
+}
+
+/* The expiration property: a non-negative integer of milliseconds, in decimal. */
+static bool
+parse_expiration(struct wrn_slice s, int64_t *out)
+{
+    int64_t v = 0;
+
+    if (s.len == 0 || s.len > 18)
+        return false;
+    for (uint32_t i = 0; i < s.len; i++) {
+        if (s.p[i] < '0' || s.p[i] > '9')
+            return false;
+        v = v * 10 + (s.p[i] - '0');
+    }
+    *out = v;
+    return true;
 }
 
 /*
@@ -602,6 +659,7 @@ wrn_channel_content_header(struct wrn_channel *ch, const struct wrn_frame *f)
     struct wrn_slice rk = {ch->pub_key, ch->pub_key_len};
     struct wrn_slice props;
     uint8_t *rewritten = NULL;
+    int64_t expiration = -1;
     int rc = WRN_OK;
 
     if (ch->content != WRN_CONTENT_WAIT_HEADER)
@@ -636,10 +694,21 @@ wrn_channel_content_header(struct wrn_channel *ch, const struct wrn_frame *f)
         rewritten = wrn_xmalloc(cap);
         rc = rewrite_reply_to(ch, &bp, rewritten, cap, &props);
     }
+    if (rc == WRN_OK && (bp.flags & WRN_BASIC_EXPIRATION_FLAG) &&
+        !parse_expiration(bp.expiration, &expiration))
+        rc = wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
+                            "invalid expiration '%.*s'", WRN_SLICE_ARG(bp.expiration));
     if (rc == WRN_OK) {
+        struct wrn_field hdr;
         ch->pub_msg = wrn_msg_new(ex, rk, props, h.body_size);
         if (bp.flags & WRN_BASIC_DELIVERY_MODE_FLAG)
             ch->pub_msg->delivery_mode = bp.delivery_mode;
+        if (bp.flags & WRN_BASIC_PRIORITY_FLAG)
+            ch->pub_msg->priority = bp.priority;
+        ch->pub_msg->expiration = expiration;
+        ch->pub_msg->cc_bcc = (bp.flags & WRN_BASIC_HEADERS_FLAG) &&
+                              (wrn_table_get(bp.headers, "CC", &hdr) ||
+                               wrn_table_get(bp.headers, "BCC", &hdr));
         ch->content = WRN_CONTENT_WAIT_BODY;
         if (h.body_size == 0)
             publish_complete(ch);

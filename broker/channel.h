@@ -8,6 +8,7 @@
 
 #include "exchange.h"
 #include "methods.h"
+#include "queue.h"
 #include "wire.h"
 
 #include <stdbool.h>
@@ -24,11 +25,10 @@ struct wrn_frame;
 
 /* A delivery waiting for ack/nack/reject; tag = base_tag + index in the ring. */
 struct wrn_unacked {
-    struct wrn_msg *msg;      /* one ref owned; NULL once settled */
-    struct wrn_queue *q;      /* one ref owned */
-    struct wrn_consumer *c;   /* borrowed; NULL for basic.get or a cancelled consumer */
-    uint64_t seq;
-    bool in_tx; /* acked inside an open transaction: settled at commit */
+    struct wrn_qentry e;    /* e.msg: one ref owned; NULL once settled */
+    struct wrn_queue *q;    /* one ref owned */
+    struct wrn_consumer *c; /* borrowed; NULL for basic.get or a cancelled consumer */
+    bool in_tx;             /* acked inside an open transaction: settled at commit */
 };
 
 /* Work deferred by a transaction until tx.commit. */
@@ -116,10 +116,10 @@ void wrn_channel_flush_confirms(struct wrn_channel *ch);
  * The entry's ref passes to the channel.
  */
 void wrn_channel_deliver(struct wrn_channel *ch, struct wrn_consumer *c, struct wrn_queue *q,
-                         struct wrn_msg *msg, uint64_t seq, bool redelivered);
+                         struct wrn_qentry *e);
 /* basic.get-ok: like a delivery, without a consumer. */
-void wrn_channel_deliver_get(struct wrn_channel *ch, struct wrn_queue *q, struct wrn_msg *msg,
-                             uint64_t seq, bool redelivered, bool no_ack);
+void wrn_channel_deliver_get(struct wrn_channel *ch, struct wrn_queue *q, struct wrn_qentry *e,
+                             bool no_ack);
 /* basic.recover with requeue: every outstanding delivery goes back to its queue. */
 void wrn_channel_recover(struct wrn_channel *ch);
 /* Can consumer c on this channel take another message now (prefetch, output)? */
@@ -145,8 +145,8 @@ void wrn_channel_cancel_reply_consumer(struct wrn_channel *ch);
 int wrn_exchange_method(struct wrn_channel *ch, const struct wrn_method *m);
 int wrn_queue_method(struct wrn_channel *ch, const struct wrn_method *m);
 int wrn_basic_method(struct wrn_channel *ch, const struct wrn_method *m);
-/* Route and enqueue a complete message (publish or tx commit). */
-void wrn_basic_route(struct wrn_channel *ch, struct wrn_msg *msg, bool mandatory);
+/* Route and enqueue a complete message (publish or tx commit). false if a queue refused it. */
+bool wrn_basic_route(struct wrn_channel *ch, struct wrn_msg *msg, bool mandatory);
 /* Settle deliveries: ack (requeue ignored) or reject/nack. */
 int wrn_basic_settle(struct wrn_channel *ch, uint64_t tag, bool multiple, bool ack,
                      bool requeue);

@@ -8,6 +8,7 @@
 #include "connection.h"
 #include "exchange.h"
 #include "queue.h"
+#include "queue_args.h"
 #include "router.h"
 #include "table.h"
 #include "vhost.h"
@@ -324,8 +325,16 @@ queue_declare(struct wrn_channel *ch, const struct wrn_queue_declare *m)
                                   WRN_SLICE_ARG(name));
         q = wrn_vhost_queue(VHOST(ch), name);
         if (q == NULL) {
+            struct wrn_queue_args qa;
+            char detail[128];
+            const char *bad = wrn_queue_args_parse(m->arguments, m->durable, m->exclusive, &qa,
+                                                   detail, sizeof(detail));
+            if (bad != NULL)
+                return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
+                                      "invalid arg '%s' for queue '%.*s' in vhost '%s': %s", bad,
+                                      WRN_SLICE_ARG(name), VHOST(ch)->name, detail);
             q = wrn_queue_new(VHOST(ch), name, m->durable, m->exclusive, m->auto_delete,
-                              ch->conn, m->arguments);
+                              ch->conn, m->arguments, &qa);
         } else {
             if (wrn_channel_check_exclusive(ch, q) != WRN_OK)
                 return WRN_EAMQP;
@@ -349,6 +358,7 @@ queue_declare(struct wrn_channel *ch, const struct wrn_queue_declare *m)
         }
     }
     remember_queue(ch, name);
+    wrn_queue_touch(q);
     ok.a.queue_declare_ok.queue = name;
     ok.a.queue_declare_ok.message_count = wrn_queue_ready(q);
     ok.a.queue_declare_ok.consumer_count = q->nconsumers;

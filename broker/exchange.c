@@ -203,7 +203,8 @@ struct route_pass {
     struct wrn_route *r;
     struct wrn_msg *msg;
     struct wrn_slice rk;
-    uint64_t epoch;
+    uint64_t epoch;   /* marks queues: once per pass */
+    uint64_t x_epoch; /* marks exchanges: once per routing key */
     bool have_headers;
     struct wrn_slice headers;
 };
@@ -253,9 +254,9 @@ route_from(struct route_pass *p, struct wrn_exchange *x)
     uint32_t matched = 0;
     struct wrn_binding *b;
 
-    if (x->epoch == p->epoch)
+    if (x->epoch == p->x_epoch)
         return;
-    x->epoch = p->epoch;
+    x->epoch = p->x_epoch;
     switch (x->type) {
     case WRN_EXCHANGE_DIRECT:
         if (x->name_len == 0) {
@@ -302,11 +303,15 @@ route_from(struct route_pass *p, struct wrn_exchange *x)
 }
 
 void
-wrn_exchange_route(struct wrn_exchange *x, struct wrn_msg *msg, struct wrn_slice rk,
-                   struct wrn_route *r)
+wrn_exchange_route(struct wrn_exchange *x, struct wrn_msg *msg, const struct wrn_slice *keys,
+                   uint32_t nkeys, struct wrn_route *r)
 {
-    struct route_pass p = {.r = r, .msg = msg, .rk = rk, .epoch = ++server.epoch};
+    struct route_pass p = {.r = r, .msg = msg, .epoch = ++server.epoch};
 
     r->count = 0;
-    route_from(&p, x);
+    for (uint32_t i = 0; i < nkeys; i++) {
+        p.rk = keys[i];
+        p.x_epoch = ++server.epoch;
+        route_from(&p, x);
+    }
 }

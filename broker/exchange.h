@@ -93,12 +93,13 @@ struct wrn_route {
 void wrn_route_fini(struct wrn_route *r);
 
 /*
- * Route msg with routing key rk from exchange x into r (cleared first).
- * Follows exchange-to-exchange bindings and alternate exchanges; a queue or
- * exchange is visited at most once per pass.
+ * Route msg from exchange x into r (cleared first), once for each of the
+ * nkeys routing keys (the publish key, then any CC/BCC keys). Follows
+ * exchange-to-exchange bindings and alternate exchanges; a queue is added
+ * once, and an exchange is visited at most once per key.
  */
-void wrn_exchange_route(struct wrn_exchange *x, struct wrn_msg *msg, struct wrn_slice rk,
-                        struct wrn_route *r);
+void wrn_exchange_route(struct wrn_exchange *x, struct wrn_msg *msg, const struct wrn_slice *keys,
+                        uint32_t nkeys, struct wrn_route *r);
 
 #ifdef __cplusplus
 }

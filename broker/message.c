@@ -31,6 +31,9 @@ wrn_msg_new(struct wrn_slice exchange, struct wrn_slice routing_key, struct wrn_
     if (props.len)
         memcpy(m->props, props.p, props.len);
     m->delivery_mode = 0;
+    m->priority = 0;
+    m->expiration = -1;
+    m->cc_bcc = false;
     return m;
 }
 

@@ -21,6 +21,9 @@ struct wrn_msg {
     uint64_t body_size;
     uint64_t body_filled; /* bytes of body received so far while assembling */
     uint8_t delivery_mode;
+    uint8_t priority;   /* priority property, 0 if absent */
+    int64_t expiration; /* expiration property in ms, -1 if absent */
+    bool cc_bcc;        /* headers carry CC or BCC routing keys */
     uint8_t *props; /* points into data */
     uint8_t *body;  /* points into data */
     uint8_t data[]; /* exchange, routing key, props, body */

@@ -1,22 +1,45 @@
 /*
- * queue.c - queues: ready messages in a ring buffer ordered by sequence
- * number, consumers in priority order served round-robin, exclusive owners,
- * auto-delete, and deletion that tells consumers their queue is gone.
+ * queue.c - queues. Ready messages wait in one ring per priority level (a
+ * single level for ordinary queues), each ring in sequence order; a bitmap
+ * of non-empty levels finds the highest one in constant time, whatever the
+ * number of levels. Consumers are served round-robin within the highest
+ * consumer priority that can take a message, or one at a time for a
+ * single-active-consumer queue. TTLs drop (or dead-letter) messages from the
+ * heads as RabbitMQ does, driven by a timer so that nothing waits for a
+ * reader; length limits drop the head or refuse the publish.
  */
 #include "queue.h"
 
 #include "alloc.h"
 #include "channel.h"
 #include "connection.h"
+#include "deadletter.h"
 #include "dict.h"
 #include "exchange.h"
 #include "log.h"
 #include "message.h"
+#include "server.h"
 #include "vhost.h"
+
+#include <event2/event.h>
+#include <time.h>
+
+static void ttl_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void expiry_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void expire_heads(struct wrn_queue *q, uint64_t now, bool inclusive);
+
+uint64_t
+wrn_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 struct wrn_queue *
 wrn_queue_new(struct wrn_vhost *v, struct wrn_slice name, bool durable, bool exclusive,
-              bool auto_delete, struct wrn_conn *owner, struct wrn_slice args)
+              bool auto_delete, struct wrn_conn *owner, struct wrn_slice args,
+              const struct wrn_queue_args *qa)
 {
     struct wrn_queue *q = wrn_xcalloc(1, sizeof(*q));
 
@@ -31,8 +54,22 @@ wrn_queue_new(struct wrn_vhost *v, struct wrn_slice name, bool durable, bool exc
     q->args = wrn_xmalloc(args.len);
     if (args.len)
         memcpy(q->args, args.p, args.len);
+    q->qa = *qa;
+    /* the dead-letter names point into our own copy of the arguments */
+    if (qa->has_dlx)
+        q->qa.dlx.p = q->args + (qa->dlx.p - args.p);
+    if (qa->has_dlrk)
+        q->qa.dlrk.p = q->args + (qa->dlrk.p - args.p);
+    q->nlevels = (uint16_t)(qa->max_priority + 1);
+    q->levels = wrn_xcalloc(q->nlevels, sizeof(*q->levels));
     q->refs = 1; /* the vhost's */
+    if (server.base != NULL) {
+        q->ttl_timer = evtimer_new(server.base, ttl_timer_cb, q);
+        if (qa->expires >= 0)
+            q->expiry_timer = evtimer_new(server.base, expiry_timer_cb, q);
+    }
     wrn_dict_set(v->queues, name, q);
+    wrn_queue_touch(q);
     return q;
 }
 
@@ -48,110 +85,331 @@ wrn_queue_unref(struct wrn_queue *q)
     WRN_ASSERT(q->refs > 0);
     if (--q->refs > 0)
         return;
-    WRN_ASSERT(q->deleted && q->ring_count == 0 && q->nconsumers == 0);
-    wrn_free(q->ring);
+    WRN_ASSERT(q->deleted && q->ready == 0 && q->nconsumers == 0);
+    for (uint16_t i = 0; i < q->nlevels; i++)
+        wrn_free(q->levels[i].ring);
+    wrn_free(q->levels);
     wrn_free(q->consumers);
     wrn_free(q->args);
     wrn_free(q->name);
     wrn_free(q);
 }
 
-/* ---- the ready ring ------------------------------------------------------- */
+/* ---- priority levels ------------------------------------------------------ */
 
 static struct wrn_qentry *
-entry_at(struct wrn_queue *q, uint32_t i)
+level_at(struct wrn_qlevel *lv, uint32_t i)
 {
-    return &q->ring[(q->ring_head + i) & (q->ring_cap - 1)];
+    return &lv->ring[(lv->head + i) & (lv->cap - 1)];
 }
 
 static void
-ring_grow(struct wrn_queue *q)
+level_grow(struct wrn_qlevel *lv)
 {
-    uint32_t n = q->ring_cap ? q->ring_cap * 2 : 16;
+    uint32_t n = lv->cap ? lv->cap * 2 : 16;
     struct wrn_qentry *r = wrn_xmalloc(n * sizeof(*r));
 
-    for (uint32_t i = 0; i < q->ring_count; i++)
-        r[i] = *entry_at(q, i);
-    wrn_free(q->ring);
-    q->ring = r;
-    q->ring_cap = n;
-    q->ring_head = 0;
-}
-
-void
-wrn_queue_publish(struct wrn_queue *q, struct wrn_msg *msg)
-{
-    struct wrn_qentry *e;
-
-    if (q->ring_count == q->ring_cap)
-        ring_grow(q);
-    e = entry_at(q, q->ring_count++);
-    e->msg = wrn_msg_ref(msg);
-    e->seq = q->next_seq++;
-    e->redelivered = false;
-    wrn_queue_dispatch(q);
+    for (uint32_t i = 0; i < lv->count; i++)
+        r[i] = *level_at(lv, i);
+    wrn_free(lv->ring);
+    lv->ring = r;
+    lv->cap = n;
+    lv->head = 0;
 }
 
 /*
- * Put a delivered message back where it was, by sequence number. Requeues
- * usually concern the oldest messages, so the common case is the front.
- * Does not dispatch: the caller does, once all requeues are in place.
+ * Insert e by sequence number. New messages and the usual requeue (of the
+ * oldest messages) land at the back or the front in O(1); anything else is a
+ * binary search and a shift.
  */
-void
-wrn_queue_requeue(struct wrn_queue *q, struct wrn_msg *msg, uint64_t seq)
+static void
+level_insert(struct wrn_qlevel *lv, const struct wrn_qentry *e)
 {
-    uint32_t lo = 0, hi, pos;
-    struct wrn_qentry *e;
+    uint32_t lo = 0, hi = lv->count, pos;
 
-    if (q->deleted) {
-        wrn_msg_unref(msg);
-        return;
-    }
-    if (q->ring_count == q->ring_cap)
-        ring_grow(q);
-    if (q->ring_count == 0 || seq < entry_at(q, 0)->seq) {
-        q->ring_head = (q->ring_head + q->ring_cap - 1) & (q->ring_cap - 1);
+    if (lv->count == lv->cap)
+        level_grow(lv);
+    if (lv->count == 0 || e->seq > level_at(lv, lv->count - 1)->seq) {
+        pos = lv->count;
+    } else if (e->seq < level_at(lv, 0)->seq) {
+        lv->head = (lv->head + lv->cap - 1) & (lv->cap - 1);
         pos = 0;
     } else {
-        /* binary search for the first entry with a larger seq, then shift the tail */
-        hi = q->ring_count;
         while (lo < hi) {
             uint32_t mid = (lo + hi) / 2;
-            if (entry_at(q, mid)->seq < seq)
+            if (level_at(lv, mid)->seq < e->seq)
                 lo = mid + 1;
             else
                 hi = mid;
         }
         pos = lo;
-        for (uint32_t i = q->ring_count; i > pos; i--)
-            *entry_at(q, i) = *entry_at(q, i - 1);
+        for (uint32_t i = lv->count; i > pos; i--)
+            *level_at(lv, i) = *level_at(lv, i - 1);
     }
-    q->ring_count++;
-    e = entry_at(q, pos);
-    e->msg = msg;
-    e->seq = seq;
+    lv->count++;
+    *level_at(lv, pos) = *e;
+}
+
+static unsigned
+level_of(const struct wrn_queue *q, const struct wrn_msg *msg)
+{
+    /* RabbitMQ: above the maximum counts as the maximum, no priority as 0 */
+    return msg->priority < q->nlevels ? msg->priority : q->nlevels - 1u;
+}
+
+/* The highest non-empty level, or -1. */
+static int
+top_level(const struct wrn_queue *q)
+{
+    for (int w = 3; w >= 0; w--)
+        if (q->nonempty[w])
+            return w * 64 + 63 - __builtin_clzll(q->nonempty[w]);
+    return -1;
+}
+
+static void
+add_entry(struct wrn_queue *q, const struct wrn_qentry *e)
+{
+    unsigned l = level_of(q, e->msg);
+
+    level_insert(&q->levels[l], e);
+    q->nonempty[l / 64] |= 1ull << (l % 64);
+    q->ready++;
+    q->ready_bytes += e->msg->body_size;
+    if (e->expires_at)
+        q->has_expiring = true;
+}
+
+static void
+take_front(struct wrn_queue *q, unsigned l, struct wrn_qentry *out)
+{
+    struct wrn_qlevel *lv = &q->levels[l];
+
+    *out = *level_at(lv, 0);
+    lv->head = (lv->head + 1) & (lv->cap - 1);
+    if (--lv->count == 0)
+        q->nonempty[l / 64] &= ~(1ull << (l % 64));
+    q->ready--;
+    q->ready_bytes -= out->msg->body_size;
+}
+
+static bool
+pop_head(struct wrn_queue *q, struct wrn_qentry *out)
+{
+    int l = top_level(q);
+
+    if (l < 0)
+        return false;
+    take_front(q, (unsigned)l, out);
+    return true;
+}
+
+/* ---- TTL ------------------------------------------------------------------ */
+
+static void
+arm_ttl_timer(struct wrn_queue *q)
+{
+    uint64_t next = 0, now;
+    struct timeval tv;
+
+    if (q->ttl_timer == NULL || !q->has_expiring || q->deleted)
+        return;
+    for (int l = top_level(q); l >= 0; l--) {
+        struct wrn_qlevel *lv = &q->levels[l];
+        uint64_t at = lv->count ? level_at(lv, 0)->expires_at : 0;
+        if (at && (next == 0 || at < next))
+            next = at;
+    }
+    if (next == 0) {
+        event_del(q->ttl_timer);
+        return;
+    }
+    now = wrn_now_ms();
+    next = next > now ? next - now : 0;
+    tv.tv_sec = (time_t)(next / 1000);
+    tv.tv_usec = (suseconds_t)(next % 1000) * 1000 + 500; /* land just after the deadline */
+    evtimer_add(q->ttl_timer, &tv);
+}
+
+/*
+ * Drop (dead-letter) expired messages at the head of every level, as
+ * RabbitMQ does: a message behind a longer-lived one waits for its turn.
+ * inclusive also drops messages expiring this very millisecond, which is how
+ * x-message-ttl 0 drops what no consumer took at once.
+ */
+static void
+expire_heads(struct wrn_queue *q, uint64_t now, bool inclusive)
+{
+    bool any = false;
+
+    if (!q->has_expiring || q->deleted)
+        return;
+    for (int l = top_level(q); l >= 0; l--) {
+        struct wrn_qlevel *lv = &q->levels[l];
+        while (lv->count > 0) {
+            struct wrn_qentry *f = level_at(lv, 0), e;
+            if (f->expires_at == 0 || f->expires_at > now ||
+                (!inclusive && f->expires_at == now))
+                break;
+            take_front(q, (unsigned)l, &e);
+            wrn_deadletter(q, e.msg, WRN_DL_EXPIRED);
+            any = true;
+        }
+    }
+    if (any || q->ready == 0)
+        q->has_expiring = q->ready > 0;
+    arm_ttl_timer(q);
+}
+
+static void
+ttl_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct wrn_queue *q = arg;
+
+    (void)fd;
+    (void)what;
+    wrn_queue_ref(q); /* dead-lettering may route back here and delete it */
+    expire_heads(q, wrn_now_ms(), true);
+    wrn_queue_unref(q);
+}
+
+uint32_t
+wrn_queue_ready(struct wrn_queue *q)
+{
+    expire_heads(q, wrn_now_ms(), true);
+    return q->ready;
+}
+
+static uint64_t
+expiry_of(const struct wrn_queue *q, const struct wrn_msg *msg, uint64_t now)
+{
+    int64_t ttl = q->qa.message_ttl;
+
+    /* the lower of the queue's TTL and the message's own expiration applies */
+    if (msg->expiration >= 0 && (ttl < 0 || msg->expiration < ttl))
+        ttl = msg->expiration;
+    return ttl < 0 ? 0 : now + (uint64_t)ttl;
+}
+
+/* ---- x-expires ------------------------------------------------------------ */
+
+void
+wrn_queue_touch(struct wrn_queue *q)
+{
+    struct timeval tv;
+
+    if (q->expiry_timer == NULL || q->deleted)
+        return;
+    tv.tv_sec = (time_t)(q->qa.expires / 1000);
+    tv.tv_usec = (suseconds_t)(q->qa.expires % 1000) * 1000;
+    evtimer_add(q->expiry_timer, &tv);
+}
+
+static void
+expiry_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct wrn_queue *q = arg;
+
+    (void)fd;
+    (void)what;
+    if (q->nconsumers > 0) {
+        wrn_queue_touch(q); /* in use: look again later */
+        return;
+    }
+    wrn_log_info("queue '%s' in vhost '%s' expired (x-expires)", q->name, q->vhost->name);
+    wrn_queue_delete(q);
+}
+
+/* ---- publishing ----------------------------------------------------------- */
+
+static bool
+over_limit(const struct wrn_queue *q, uint32_t extra_msgs, uint64_t extra_bytes)
+{
+    return (q->qa.max_length >= 0 && q->ready + extra_msgs > (uint64_t)q->qa.max_length) ||
+           (q->qa.max_length_bytes >= 0 &&
+            q->ready_bytes + extra_bytes > (uint64_t)q->qa.max_length_bytes);
+}
+
+bool
+wrn_queue_publish(struct wrn_queue *q, struct wrn_msg *msg)
+{
+    struct wrn_qentry e = {0};
+    uint64_t now = 0;
+
+    if (q->has_expiring || q->qa.message_ttl >= 0 || msg->expiration >= 0)
+        now = wrn_now_ms();
+    if (q->has_expiring)
+        expire_heads(q, now, false);
+    if (q->qa.overflow != WRN_OVERFLOW_DROP_HEAD && over_limit(q, 1, msg->body_size)) {
+        /* x-overflow reject-publish(-dlx): the newest message is refused */
+        if (q->qa.overflow == WRN_OVERFLOW_REJECT_PUBLISH_DLX)
+            wrn_deadletter(q, wrn_msg_ref(msg), WRN_DL_MAXLEN);
+        return false;
+    }
+    e.msg = wrn_msg_ref(msg);
+    e.seq = q->next_seq++;
+    e.expires_at = now ? expiry_of(q, msg, now) : 0;
+    add_entry(q, &e);
+    /* drop-head: the oldest messages make room */
+    while (q->ready > 0 && over_limit(q, 0, 0)) {
+        struct wrn_qentry old;
+        pop_head(q, &old);
+        wrn_deadletter(q, old.msg, WRN_DL_MAXLEN);
+    }
+    wrn_queue_dispatch(q);
+    if (e.expires_at) {
+        expire_heads(q, now, true); /* x-message-ttl 0: what nobody took is gone */
+        arm_ttl_timer(q);
+    }
+    return true;
+}
+
+void
+wrn_queue_requeue(struct wrn_queue *q, struct wrn_qentry *e)
+{
+    if (q->deleted) {
+        wrn_msg_unref(e->msg);
+        return;
+    }
     e->redelivered = true;
+    if (q->qa.quorum || q->qa.delivery_limit >= 0) {
+        e->delivery_count++;
+        /* quorum-queue semantics: returned more than the limit allows, it dies */
+        if (q->qa.delivery_limit >= 0 && e->delivery_count > (uint64_t)q->qa.delivery_limit) {
+            wrn_deadletter(q, e->msg, WRN_DL_DELIVERY_LIMIT);
+            return;
+        }
+    }
+    add_entry(q, e);
+    if (e->expires_at)
+        arm_ttl_timer(q);
+}
+
+void
+wrn_queue_reject(struct wrn_queue *q, struct wrn_qentry *e)
+{
+    wrn_deadletter(q, e->msg, WRN_DL_REJECTED);
 }
 
 bool
 wrn_queue_pop(struct wrn_queue *q, struct wrn_qentry *out)
 {
-    if (q->ring_count == 0)
-        return false;
-    *out = *entry_at(q, 0);
-    q->ring_head = (q->ring_head + 1) & (q->ring_cap - 1);
-    q->ring_count--;
-    return true;
+    if (q->has_expiring)
+        expire_heads(q, wrn_now_ms(), true);
+    return pop_head(q, out);
 }
 
 uint32_t
 wrn_queue_purge(struct wrn_queue *q)
 {
-    uint32_t n = q->ring_count;
+    uint32_t n = q->ready;
     struct wrn_qentry e;
 
-    while (wrn_queue_pop(q, &e))
+    while (pop_head(q, &e))
         wrn_msg_unref(e.msg);
+    q->has_expiring = false;
+    if (q->ttl_timer != NULL)
+        event_del(q->ttl_timer);
     return n;
 }
 
@@ -195,19 +453,29 @@ wrn_queue_remove_consumer(struct wrn_queue *q, struct wrn_consumer *c)
 {
     unlink_consumer(q, c);
     /* spec: auto-delete queues go when their last consumer is cancelled */
-    if (q->auto_delete && q->had_consumer && q->nconsumers == 0 && !q->deleted)
+    if (q->auto_delete && q->had_consumer && q->nconsumers == 0 && !q->deleted) {
         wrn_queue_delete(q);
+        return;
+    }
+    if (q->nconsumers == 0)
+        wrn_queue_touch(q);
+    else if (q->qa.single_active)
+        wrn_queue_dispatch(q); /* the next consumer takes over */
 }
 
 /*
  * The next consumer to receive a message: the highest priority level with a
- * consumer that has room, round-robin within that level. NULL if none can.
+ * consumer that has room, round-robin within that level. A single-active-
+ * consumer queue only ever delivers to its first consumer. NULL if none can.
  */
 static struct wrn_consumer *
 pick_consumer(struct wrn_queue *q)
 {
     uint32_t start = 0;
 
+    if (q->qa.single_active)
+        return wrn_channel_can_deliver(q->consumers[0]->ch, q->consumers[0]) ? q->consumers[0]
+                                                                              : NULL;
     while (start < q->nconsumers) {
         int32_t prio = q->consumers[start]->priority;
         uint32_t end = start;
@@ -231,14 +499,23 @@ wrn_queue_dispatch(struct wrn_queue *q)
 {
     struct wrn_qentry e;
     struct wrn_consumer *c;
+    uint64_t now = 0;
 
     /* A delivery can cause another dispatch of the same queue; one loop is enough. */
     if (q->dispatching || q->deleted)
         return;
     q->dispatching = true;
+    if (q->has_expiring)
+        now = wrn_now_ms();
     /* check for a message before picking: picking moves the round-robin on */
-    while (q->ring_count > 0 && (c = pick_consumer(q)) != NULL && wrn_queue_pop(q, &e))
-        wrn_channel_deliver(c->ch, c, q, e.msg, e.seq, e.redelivered);
+    while (q->ready > 0 && q->nconsumers > 0 && (c = pick_consumer(q)) != NULL &&
+           pop_head(q, &e)) {
+        if (e.expires_at && e.expires_at < now) {
+            wrn_deadletter(q, e.msg, WRN_DL_EXPIRED);
+            continue;
+        }
+        wrn_channel_deliver(c->ch, c, q, &e);
+    }
     q->dispatching = false;
 }
 
@@ -261,6 +538,11 @@ wrn_queue_delete(struct wrn_queue *q)
         wrn_channel_consumer_gone(c->ch, c);
     }
     dropped = wrn_queue_purge(q);
+    if (q->ttl_timer != NULL)
+        event_free(q->ttl_timer);
+    if (q->expiry_timer != NULL)
+        event_free(q->expiry_timer);
+    q->ttl_timer = q->expiry_timer = NULL;
     wrn_queue_unref(q);
     return dropped;
 }
