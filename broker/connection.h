@@ -74,7 +74,7 @@ struct wrn_conn {
     bool received_since_tick;
     bool sent_since_tick;
     bool delivery_paused; /* output above the high watermark */
-    bool discard_input;   /* after a framing error: input can no longer be parsed */
+    bool discard_input;   /* after a framing error, or lingering after close-ok: read and drop */
 
     struct wrn_conn *next, *prev; /* in server.conns */
 };
