@@ -305,7 +305,10 @@ wrn_basic_settle(struct wrn_channel *ch, uint64_t tag, bool multiple, bool ack, 
         }
         return WRN_OK;
     }
-    for (uint32_t i = last + 1; i-- > first;) {
+    /* requeues go newest first, so each lands in front of the ones after it;
+     * acks and dead-letterings go in delivery order */
+    for (uint32_t k = 0; k <= last - first; k++) {
+        uint32_t i = requeue && !ack ? last - k : first + k;
         struct wrn_unacked *u = ring_slot(ch, i);
         if (u->e.msg != NULL && !u->in_tx)
             settle_record(ch, u, ack, requeue, epoch);
@@ -607,18 +610,24 @@ publish_complete(struct wrn_channel *ch)
     ch->confirm_acked = ch->publish_seq;
 }
 
-/* The expiration property: a non-negative integer of milliseconds, in decimal. */
+/* RabbitMQ's largest expiration: ten years, in milliseconds. */
+#define MAX_EXPIRATION_MS 315360000000LL
+
+/* The expiration property: decimal milliseconds, an optional '+', at most ten years. */
 static bool
 parse_expiration(struct wrn_slice s, int64_t *out)
 {
+    uint32_t i = s.len > 0 && s.p[0] == '+' ? 1 : 0;
     int64_t v = 0;
 
-    if (s.len == 0 || s.len > 18)
+    if (i == s.len)
         return false;
-    for (uint32_t i = 0; i < s.len; i++) {
+    for (; i < s.len; i++) {
         if (s.p[i] < '0' || s.p[i] > '9')
             return false;
         v = v * 10 + (s.p[i] - '0');
+        if (v > MAX_EXPIRATION_MS)
+            return false;
     }
     *out = v;
     return true;
@@ -697,7 +706,9 @@ wrn_channel_content_header(struct wrn_channel *ch, const struct wrn_frame *f)
     if (rc == WRN_OK && (bp.flags & WRN_BASIC_EXPIRATION_FLAG) &&
         !parse_expiration(bp.expiration, &expiration))
         rc = wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
-                            "invalid expiration '%.*s'", WRN_SLICE_ARG(bp.expiration));
+                            "invalid expiration '%.*s': not a number of milliseconds "
+                            "from 0 to %lld",
+                            WRN_SLICE_ARG(bp.expiration), MAX_EXPIRATION_MS);
     if (rc == WRN_OK) {
         struct wrn_field hdr;
         ch->pub_msg = wrn_msg_new(ex, rk, props, h.body_size);

@@ -330,6 +330,16 @@ over_limit(const struct wrn_queue *q, uint32_t extra_msgs, uint64_t extra_bytes)
             q->ready_bytes + extra_bytes > (uint64_t)q->qa.max_length_bytes);
 }
 
+/* drop-head: the oldest messages make room (dead-lettered, reason maxlen). */
+static void
+drop_over_limit(struct wrn_queue *q)
+{
+    struct wrn_qentry old;
+
+    while (q->ready > 0 && over_limit(q, 0, 0) && pop_head(q, &old))
+        wrn_deadletter(q, old.msg, WRN_DL_MAXLEN);
+}
+
 bool
 wrn_queue_publish(struct wrn_queue *q, struct wrn_msg *msg)
 {
@@ -350,13 +360,9 @@ wrn_queue_publish(struct wrn_queue *q, struct wrn_msg *msg)
     e.seq = q->next_seq++;
     e.expires_at = now ? expiry_of(q, msg, now) : 0;
     add_entry(q, &e);
-    /* drop-head: the oldest messages make room */
-    while (q->ready > 0 && over_limit(q, 0, 0)) {
-        struct wrn_qentry old;
-        pop_head(q, &old);
-        wrn_deadletter(q, old.msg, WRN_DL_MAXLEN);
-    }
+    /* a waiting consumer takes it first (x-max-length 0 still delivers), then the limit */
     wrn_queue_dispatch(q);
+    drop_over_limit(q);
     if (e.expires_at) {
         expire_heads(q, now, true); /* x-message-ttl 0: what nobody took is gone */
         arm_ttl_timer(q);
@@ -381,6 +387,8 @@ wrn_queue_requeue(struct wrn_queue *q, struct wrn_qentry *e)
         }
     }
     add_entry(q, e);
+    if (q->qa.overflow == WRN_OVERFLOW_DROP_HEAD)
+        drop_over_limit(q);
     if (e->expires_at)
         arm_ttl_timer(q);
 }
