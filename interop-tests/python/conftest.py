@@ -5,6 +5,7 @@ The broker address comes from INTEROP_HOST / INTEROP_PORT (guest/guest, vhost
 closed, and whose named queues and exchanges are deleted, at teardown.
 """
 import os
+import struct
 import time
 import uuid
 
@@ -230,3 +231,93 @@ __all__ = [
     "consumer_count", "drain", "get_body", "idle", "message_count", "params",
     "ping", "raw_rpc", "send_raw", "wait_until",
 ]
+
+
+# --- Wire types of header tables -------------------------------------------
+# pika decodes a long and a signed int to the same Python int, and turns a
+# timestamp into a datetime; the dead-letter tests must tell them apart, so
+# they decode the raw property bytes recorded by raw_content_headers.
+
+# Fixed-size field-value letters and their struct formats.
+_TYPED_FIXED = {
+    b"t": ">B", b"b": ">b", b"B": ">B", b"s": ">h", b"u": ">H",
+    b"I": ">i", b"i": ">I", b"l": ">q", b"L": ">Q", b"f": ">f",
+    b"d": ">d", b"T": ">Q",
+}
+
+
+def _typed_value(data, pos):
+    kind = data[pos:pos + 1]
+    pos += 1
+    if kind in _TYPED_FIXED:
+        fmt = _TYPED_FIXED[kind]
+        (value,) = struct.unpack_from(fmt, data, pos)
+        return (kind.decode(), value), pos + struct.calcsize(fmt)
+    if kind in (b"S", b"x"):
+        (n,) = struct.unpack_from(">I", data, pos)
+        return (kind.decode(), bytes(data[pos + 4:pos + 4 + n])), pos + 4 + n
+    if kind == b"D":
+        scale, raw = struct.unpack_from(">Bi", data, pos)
+        return ("D", (scale, raw)), pos + 5
+    if kind == b"F":
+        table, pos = _typed_table(data, pos)
+        return ("F", table), pos
+    if kind == b"A":
+        (n,) = struct.unpack_from(">I", data, pos)
+        end, pos, items = pos + 4 + n, pos + 4, []
+        while pos < end:
+            item, pos = _typed_value(data, pos)
+            items.append(item)
+        return ("A", items), pos
+    if kind == b"V":
+        return ("V", None), pos
+    raise ValueError("unknown field type %r" % kind)
+
+
+def _typed_table(data, pos):
+    (n,) = struct.unpack_from(">I", data, pos)
+    end, pos, table = pos + 4 + n, pos + 4, {}
+    while pos < end:
+        klen = data[pos]
+        key = bytes(data[pos + 1:pos + 1 + klen]).decode()
+        value, pos = _typed_value(data, pos + 1 + klen)
+        table[key] = value
+    return table, pos
+
+
+def typed_headers(raw):
+    """The headers table of one recorded property list (raw_content_headers)
+    with every value as a (type letter, value) pair: ("l", 1), ("S", b"q"),
+    ("T", seconds), ("A", [pairs]), ("F", {name: pair}). None when the
+    headers property is absent, {} when it is present but empty."""
+    (flags,) = struct.unpack_from(">H", raw, 0)
+    pos = 2
+    for bit in (0x8000, 0x4000):  # content-type, content-encoding
+        if flags & bit:
+            pos += 1 + raw[pos]
+    if not flags & 0x2000:
+        return None
+    table, _pos = _typed_table(raw, pos)
+    return table
+
+
+def get_typed(ch, queue, recorded, auto_ack=True):
+    """basic.get that also returns the typed headers of the message got:
+    (method, properties, body, headers), or None when the queue is empty.
+    recorded is the raw_content_headers list of the running test."""
+    before = len(recorded)
+    method, props, body = ch.basic_get(queue, auto_ack=auto_ack)
+    if method is None:
+        return None
+    assert len(recorded) == before + 1
+    return method, props, body, typed_headers(recorded[before])
+
+
+def wait_for_count(ch, queue, count, timeout=ARRIVE_TIMEOUT):
+    """Poll passive declare until message_count == count; returns whether it
+    got there (dead-lettering and expiry happen in the background)."""
+    return wait_until(ch.connection,
+                      lambda: message_count(ch, queue) == count, timeout)
+
+
+__all__ += ["get_typed", "typed_headers", "wait_for_count"]

@@ -491,6 +491,159 @@ function rawHandshake({ user = 'guest', pass = 'guest', vhost = '/', authFailure
     });
 }
 
+/*
+ * Field tables with their wire types kept. amqplib decodes every integer
+ * width to a plain number, but header layouts written by the broker (x-death
+ * counts are longs, its time a timestamp) must be checked type and all, so
+ * tests decode the raw content-header frames themselves. Each value becomes
+ * { type: '<AMQP type letter>', value }, tables and arrays holding typed
+ * values in turn.
+ */
+function decodeTypedValue(buf, start) {
+    const type = String.fromCharCode(buf[start]);
+    let off = start + 1;
+    let value;
+    const sized = () => {
+        const len = buf.readUInt32BE(off);
+        off += 4 + len;
+        return buf.subarray(off - len, off);
+    };
+    switch (type) {
+    case 't': value = buf[off] !== 0; off += 1; break;
+    case 'b': value = buf.readInt8(off); off += 1; break;
+    case 'B': value = buf.readUInt8(off); off += 1; break;
+    case 's': value = buf.readInt16BE(off); off += 2; break;
+    case 'u': value = buf.readUInt16BE(off); off += 2; break;
+    case 'I': value = buf.readInt32BE(off); off += 4; break;
+    case 'i': value = buf.readUInt32BE(off); off += 4; break;
+    case 'l': value = Number(buf.readBigInt64BE(off)); off += 8; break;
+    case 'T': value = Number(buf.readBigUInt64BE(off)); off += 8; break;
+    case 'f': value = buf.readFloatBE(off); off += 4; break;
+    case 'd': value = buf.readDoubleBE(off); off += 8; break;
+    case 'D': value = { places: buf[off], digits: buf.readUInt32BE(off + 1) }; off += 5; break;
+    case 'S': value = sized().toString('utf8'); break;
+    case 'x': value = Buffer.from(sized()); break;
+    case 'F': value = decodeTypedTable(sized()); break;
+    case 'A': {
+        const items = sized();
+        value = [];
+        for (let i = 0; i < items.length;) {
+            const [item, next] = decodeTypedValue(items, i);
+            value.push(item);
+            i = next;
+        }
+        break;
+    }
+    case 'V': value = null; break;
+    default: throw new Error(`unknown field type '${type}'`);
+    }
+    return [{ type, value }, off];
+}
+
+function decodeTypedTable(buf) {
+    const table = {};
+    for (let off = 0; off < buf.length;) {
+        const keyLen = buf[off];
+        const key = buf.toString('utf8', off + 1, off + 1 + keyLen);
+        const [value, next] = decodeTypedValue(buf, off + 1 + keyLen);
+        table[key] = value;
+        off = next;
+    }
+    return table;
+}
+
+const PROPERTY_NAMES = ['contentType', 'contentEncoding', 'headers', 'deliveryMode', 'priority',
+    'correlationId', 'replyTo', 'expiration', 'messageId', 'timestamp', 'type', 'userId',
+    'appId', 'clusterId'];
+
+/* A content-header frame payload as its present properties; headers typed. */
+function parseContentHeader(payload) {
+    const flags = payload.readUInt16BE(12);
+    let off = 14;
+    const props = {};
+    PROPERTY_NAMES.forEach((name, i) => {
+        if (!(flags & (1 << (15 - i)))) return;
+        if (name === 'headers') {
+            const len = payload.readUInt32BE(off);
+            props.headers = decodeTypedTable(payload.subarray(off + 4, off + 4 + len));
+            off += 4 + len;
+        } else if (name === 'deliveryMode' || name === 'priority') {
+            props[name] = payload[off];
+            off += 1;
+        } else if (name === 'timestamp') {
+            props[name] = Number(payload.readBigUInt64BE(off));
+            off += 8;
+        } else {
+            const len = payload[off];
+            props[name] = payload.toString('utf8', off + 1, off + 1 + len);
+            off += 1 + len;
+        }
+    });
+    return props;
+}
+
+/*
+ * The content headers `conn` receives from now on, oldest first, parsed by
+ * parseContentHeader. Call right after connecting, before any delivery.
+ */
+function tapContentHeaders(conn) {
+    const tap = tapFrames(conn, 'in');
+    return () => tap.frames().filter((f) => f.type === 2).map((f) => parseContentHeader(f.payload));
+}
+
+/* Publish on a confirm channel; resolves to 'ack' or 'nack'. */
+function publishConfirmed(ch, exchange, routingKey, body, options = {}) {
+    return new Promise((resolve) => {
+        ch.publish(exchange, routingKey, Buffer.from(body), options, (err) => resolve(err ? 'nack' : 'ack'));
+    });
+}
+
+/* Take every ready message off `queue` with no-ack basic.get. */
+async function drainQueue(ch, queue) {
+    const out = [];
+    for (;;) {
+        const m = await ch.get(queue, { noAck: true });
+        if (!m) return out;
+        out.push(m);
+    }
+}
+
+/*
+ * Check the typed headers of a dead-lettered message (from
+ * tapContentHeaders): x-death entry by entry, most recent first, every
+ * field with its wire type and nothing extra; `time` must be a timestamp in
+ * seconds (compared loosely with this machine's clock, only to catch a
+ * wrong unit). `first` is what x-first-death-* must say.
+ */
+function assertXDeath(headers, expected, first) {
+    const xdeath = headers['x-death'];
+    assert.ok(xdeath, 'x-death header present');
+    assert.equal(xdeath.type, 'A', 'x-death is an array');
+    assert.equal(xdeath.value.length, expected.length, 'number of x-death entries');
+    const nowSec = Date.now() / 1000;
+    xdeath.value.forEach((entry, i) => {
+        const want = expected[i];
+        assert.equal(entry.type, 'F', `x-death[${i}] is a table`);
+        const { time, ...rest } = entry.value;
+        assert.equal(time && time.type, 'T', `x-death[${i}].time is a timestamp`);
+        assert.ok(Math.abs(time.value - nowSec) < 300, `x-death[${i}].time ${time.value} is in seconds`);
+        const fields = {
+            count: { type: 'l', value: want.count },
+            reason: { type: 'S', value: want.reason },
+            queue: { type: 'S', value: want.queue },
+            exchange: { type: 'S', value: want.exchange },
+            'routing-keys': { type: 'A', value: want.routingKeys.map((k) => ({ type: 'S', value: k })) },
+        };
+        if (want.originalExpiration !== undefined) {
+            fields['original-expiration'] = { type: 'S', value: want.originalExpiration };
+        }
+        assert.deepEqual(rest, fields, `x-death[${i}]`);
+    });
+    assert.deepEqual(headers['x-first-death-reason'], { type: 'S', value: first.reason });
+    assert.deepEqual(headers['x-first-death-queue'], { type: 'S', value: first.queue });
+    assert.deepEqual(headers['x-first-death-exchange'], { type: 'S', value: first.exchange });
+}
+
 module.exports = {
     ARRIVE_MS,
     HOST,
@@ -502,17 +655,23 @@ module.exports = {
     assertChannelClose,
     assertConnectionClose,
     assertConnectionUsable,
+    assertXDeath,
     brokerTest,
     brokerUrl,
     closeQuietly,
     connect,
     consumeInto,
+    decodeTypedTable,
+    drainQueue,
     expectClose,
     getWithin,
     openChannel,
+    parseContentHeader,
+    publishConfirmed,
     rawHandshake,
     sha256,
     sleep,
+    tapContentHeaders,
     tapFrames,
     uniqueName,
     waitForCount,
