@@ -13,6 +13,7 @@
 #include "exchange.h"
 #include "message.h"
 #include "queue.h"
+#include "queue_args.h"
 #include "table.h"
 #include "vhost.h"
 
@@ -93,11 +94,13 @@ wrn_basic_route(struct wrn_channel *ch, struct wrn_msg *msg, bool mandatory)
     routed = r->count > 0 || deliver_reply(msg);
     if (!routed && mandatory) {
         struct wrn_method m = {.id = WRN_BASIC_RETURN};
+        struct wrn_msg *returned = msg->cc_bcc ? wrn_msg_without_bcc(msg) : wrn_msg_ref(msg);
         m.a.basic_return.reply_code = WRN_NO_ROUTE;
         m.a.basic_return.reply_text = wrn_slice_str("NO_ROUTE");
         m.a.basic_return.exchange = wrn_msg_exchange(msg);
         m.a.basic_return.routing_key = wrn_msg_routing_key(msg);
-        wrn_conn_send_content(ch->conn, ch->id, &m, msg);
+        wrn_conn_send_content(ch->conn, ch->id, &m, returned);
+        wrn_msg_unref(returned);
     }
     r->count = 0;
     return accepted;
@@ -201,15 +204,19 @@ basic_consume(struct wrn_channel *ch, const struct wrn_basic_consume *m)
         return consume_replies(ch, m, tag);
     if (wrn_channel_find_queue(ch, qname, &q) != WRN_OK)
         return WRN_EAMQP;
-    if (q->nconsumers > 0 && (m->exclusive || q->consumers[0]->exclusive))
+    /* RabbitMQ refuses exclusive consumers on single-active-consumer queues outright */
+    if ((m->exclusive && q->qa.single_active) ||
+        (q->nconsumers > 0 && (m->exclusive || q->consumers[0]->exclusive)))
         return wrn_conn_raise(ch->conn, ch->id, WRN_ACCESS_REFUSED,
                               "queue '%s' in vhost '%s' in exclusive use", q->name,
                               VHOST(ch)->name);
     if (wrn_table_get(m->arguments, "x-priority", &prio)) {
-        if (!wrn_field_as_int(&prio, &p) || p < INT32_MIN || p > INT32_MAX)
+        if (prio.type == 'T' || !wrn_field_as_int(&prio, &p))
             return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
-                                  "invalid arg 'x-priority' for queue '%s' in vhost '%s'",
-                                  q->name, VHOST(ch)->name);
+                                  "invalid arg 'x-priority' for queue '%s' in vhost '%s': "
+                                  "\"expected integer, got %s\"",
+                                  q->name, VHOST(ch)->name, wrn_field_type_name(prio.type));
+        p = p < INT32_MIN ? INT32_MIN : p > INT32_MAX ? INT32_MAX : p;
     }
 
     c = wrn_xcalloc(1, sizeof(*c));

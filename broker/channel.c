@@ -13,7 +13,9 @@
 #include "frame.h"
 #include "log.h"
 #include "message.h"
+#include "persist.h"
 #include "queue.h"
+#include "queue_args.h"
 #include "server.h"
 #include "table.h"
 
@@ -128,9 +130,11 @@ track_delivery(struct wrn_channel *ch, struct wrn_consumer *c, struct wrn_queue 
  * needs a copy with that header. Returns a new reference.
  */
 static struct wrn_msg *
-as_delivered(struct wrn_queue *q, const struct wrn_qentry *e)
+as_delivered(struct wrn_queue *q, const struct wrn_qentry *e, bool get)
 {
-    if (q != NULL && e->delivery_count > 0 && (q->qa.quorum || q->qa.delivery_limit >= 0))
+    /* RabbitMQ's quorum queues: deliveries show it from the first return on,
+     * basic.get always, from 0 */
+    if (q != NULL && q->qa.quorum && (get || e->delivery_count > 0))
         return wrn_msg_with_delivery_count(e->msg, e->delivery_count);
     return wrn_msg_ref(e->msg);
 }
@@ -148,7 +152,7 @@ wrn_channel_deliver(struct wrn_channel *ch, struct wrn_consumer *c, struct wrn_q
                     struct wrn_qentry *e)
 {
     struct wrn_method m = {.id = WRN_BASIC_DELIVER};
-    struct wrn_msg *shown = as_delivered(q, e);
+    struct wrn_msg *shown = as_delivered(q, e, false);
     uint64_t tag = ch->next_tag;
 
     m.a.basic_deliver.consumer_tag.p = (const uint8_t *)c->tag;
@@ -162,8 +166,11 @@ wrn_channel_deliver(struct wrn_channel *ch, struct wrn_consumer *c, struct wrn_q
 
     if (c->no_ack) {
         untracked_tag(ch);
+        if (q != NULL)
+            wrn_persist_dequeue(q, e);
         wrn_msg_unref(e->msg);
     } else {
+        wrn_persist_delivered(q, e);
         track_delivery(ch, c, q, e);
     }
     ch->next_tag = tag + 1;
@@ -174,7 +181,7 @@ wrn_channel_deliver_get(struct wrn_channel *ch, struct wrn_queue *q, struct wrn_
                         bool no_ack)
 {
     struct wrn_method m = {.id = WRN_BASIC_GET_OK};
-    struct wrn_msg *shown = as_delivered(q, e);
+    struct wrn_msg *shown = as_delivered(q, e, true);
     uint64_t tag = ch->next_tag;
 
     m.a.basic_get_ok.delivery_tag = tag;
@@ -186,8 +193,10 @@ wrn_channel_deliver_get(struct wrn_channel *ch, struct wrn_queue *q, struct wrn_
     wrn_msg_unref(shown);
     if (no_ack) {
         untracked_tag(ch);
+        wrn_persist_dequeue(q, e);
         wrn_msg_unref(e->msg);
     } else {
+        wrn_persist_delivered(q, e);
         track_delivery(ch, NULL, q, e);
     }
     ch->next_tag = tag + 1;
@@ -225,8 +234,10 @@ settle_record(struct wrn_channel *ch, struct wrn_unacked *u, bool ack, bool requ
         u->c->unacked--;
     ch->unacked_live--;
     touch_queue(ch, u->q, epoch);
-    if (ack)
+    if (ack) {
+        wrn_persist_dequeue(u->q, &u->e);
         wrn_msg_unref(u->e.msg);
+    }
     else if (requeue)
         wrn_queue_requeue(u->q, &u->e);
     else
@@ -333,20 +344,88 @@ wrn_channel_recover(struct wrn_channel *ch)
 
 /* ---- confirms and transactions -------------------------------------------- */
 
-void
-wrn_channel_flush_confirms(struct wrn_channel *ch)
+/* basic.ack for every publish up to seq not yet confirmed. */
+static void
+ack_upto(struct wrn_channel *ch, uint64_t seq)
 {
     struct wrn_method m = {.id = WRN_BASIC_ACK};
 
-    if (ch->confirm_unsent <= ch->confirm_acked || ch->state != WRN_CHAN_STATE_OPEN) {
-        ch->confirm_unsent = 0;
+    if (seq <= ch->confirm_acked)
         return;
-    }
-    m.a.basic_ack.delivery_tag = ch->confirm_unsent;
-    m.a.basic_ack.multiple = ch->confirm_unsent > ch->confirm_acked + 1;
+    m.a.basic_ack.delivery_tag = seq;
+    m.a.basic_ack.multiple = seq > ch->confirm_acked + 1;
     wrn_conn_send_method(ch->conn, ch->id, &m);
-    ch->confirm_acked = ch->confirm_unsent;
-    ch->confirm_unsent = 0;
+    ch->confirm_acked = seq;
+}
+
+static void
+confirm_wait_push(struct wrn_channel *ch, uint64_t seq, uint64_t gen, bool nack)
+{
+    struct wrn_confirm_wait *w;
+
+    if (ch->waits_count == ch->waits_cap) {
+        uint32_t n = ch->waits_cap ? ch->waits_cap * 2 : 16;
+        struct wrn_confirm_wait *r = wrn_xmalloc(n * sizeof(*r));
+        for (uint32_t i = 0; i < ch->waits_count; i++)
+            r[i] = ch->waits[(ch->waits_head + i) & (ch->waits_cap - 1)];
+        wrn_free(ch->waits);
+        ch->waits = r;
+        ch->waits_cap = n;
+        ch->waits_head = 0;
+    }
+    w = &ch->waits[(ch->waits_head + ch->waits_count++) & (ch->waits_cap - 1)];
+    w->seq = seq;
+    w->gen = gen;
+    w->nack = nack;
+}
+
+/*
+ * Confirm in publish order: everything before the first publish still
+ * waiting for its store generation is acked (multiple), nacks go out in
+ * their place, and the rest waits for the next sync.
+ */
+void
+wrn_channel_flush_confirms(struct wrn_channel *ch)
+{
+    uint64_t synced = wrn_persist_synced();
+    struct wrn_method nack = {.id = WRN_BASIC_NACK};
+
+    if (!ch->confirm || ch->state != WRN_CHAN_STATE_OPEN)
+        return;
+    while (ch->waits_count > 0) {
+        struct wrn_confirm_wait *w = &ch->waits[ch->waits_head];
+        if (w->gen > synced)
+            break;
+        if (w->nack) {
+            ack_upto(ch, w->seq - 1);
+            nack.a.basic_nack.delivery_tag = w->seq;
+            wrn_conn_send_method(ch->conn, ch->id, &nack);
+            ch->confirm_acked = w->seq;
+        }
+        ch->waits_head = (ch->waits_head + 1) & (ch->waits_cap - 1);
+        ch->waits_count--;
+    }
+    ack_upto(ch, ch->waits_count ? ch->waits[ch->waits_head].seq - 1 : ch->confirm_routed);
+    if (ch->waits_count > 0)
+        wrn_persist_wait(ch);
+}
+
+void
+wrn_channel_durable(struct wrn_channel *ch)
+{
+    struct wrn_method ok = {.id = WRN_TX_COMMIT_OK};
+
+    if (ch->state != WRN_CHAN_STATE_OPEN)
+        return;
+    wrn_channel_flush_confirms(ch);
+    if (ch->commit_gen != 0) {
+        if (ch->commit_gen <= wrn_persist_synced()) {
+            ch->commit_gen = 0;
+            wrn_conn_send_method(ch->conn, ch->id, &ok);
+        } else {
+            wrn_persist_wait(ch);
+        }
+    }
 }
 
 static void
@@ -398,6 +477,7 @@ cancel_consumers(struct wrn_channel *ch)
     while (ch->consumers != NULL) {
         struct wrn_consumer *c = ch->consumers;
         ch->consumers = c->ch_next;
+        c->unacked = 0; /* its deliveries went back with the channel's */
         wrn_queue_remove_consumer(c->q, c);
         wrn_free(c);
     }
@@ -412,19 +492,23 @@ void
 wrn_channel_shutdown(struct wrn_channel *ch)
 {
     ch->state = WRN_CHAN_STATE_CLOSING;
-    /* Consumers first, so requeued messages are not delivered straight back here. */
+    /* Requeue first: a closing channel's consumers take nothing, so the requeued
+     * messages wait in front of the ready ones for whoever consumes next (a
+     * single active consumer's successor gets them first). */
     for (uint32_t i = 0; i < ch->unacked_count; i++)
         ring_slot(ch, i)->c = NULL;
-    cancel_consumers(ch);
-    wrn_channel_cancel_reply_consumer(ch);
     tx_discard(ch);
     wrn_channel_recover(ch);
+    cancel_consumers(ch);
+    wrn_channel_cancel_reply_consumer(ch);
     if (ch->pub_msg != NULL) {
         wrn_msg_unref(ch->pub_msg);
         ch->pub_msg = NULL;
     }
     ch->content = WRN_CONTENT_NONE;
-    ch->confirm_unsent = 0;
+    ch->waits_count = 0;
+    ch->commit_gen = 0;
+    wrn_persist_forget(ch);
 }
 
 void
@@ -437,6 +521,7 @@ wrn_channel_free(struct wrn_channel *ch)
     WRN_ASSERT(ch->unacked_live == 0 && ch->consumers == NULL && ch->reply_consumer == NULL);
     wrn_free(ch->unacked);
     wrn_free(ch->tx_ops);
+    wrn_free(ch->waits);
     wrn_route_fini(&ch->route);
     wrn_route_fini(&ch->touched);
     wrn_free(ch);
@@ -496,6 +581,7 @@ static int
 confirm_tx_class(struct wrn_channel *ch, const struct wrn_method *m)
 {
     struct wrn_method reply;
+    uint64_t writes;
 
     switch (m->id) {
     case WRN_CONFIRM_SELECT:
@@ -520,7 +606,14 @@ confirm_tx_class(struct wrn_channel *ch, const struct wrn_method *m)
         if (!ch->tx)
             return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
                                   "channel is not transactional");
+        writes = wrn_persist_writes();
         tx_commit(ch);
+        if (wrn_persist_writes() != writes) {
+            /* commit-ok once the transaction's persistent work is on disk */
+            ch->commit_gen = wrn_persist_generation();
+            wrn_persist_wait(ch);
+            return WRN_OK;
+        }
         reply.id = WRN_TX_COMMIT_OK;
         wrn_conn_send_method(ch->conn, ch->id, &reply);
         return WRN_OK;
@@ -580,7 +673,7 @@ static void
 publish_complete(struct wrn_channel *ch)
 {
     struct wrn_msg *msg = ch->pub_msg;
-    struct wrn_method nack = {.id = WRN_BASIC_NACK};
+    uint64_t writes;
     bool accepted;
 
     ch->pub_msg = NULL;
@@ -593,21 +686,16 @@ publish_complete(struct wrn_channel *ch)
     }
     if (ch->confirm)
         ch->publish_seq++;
+    writes = wrn_persist_writes();
     accepted = wrn_basic_route(ch, msg, ch->pub_mandatory);
     wrn_msg_unref(msg);
     if (!ch->confirm)
         return;
-    if (accepted) {
-        ch->confirm_unsent = ch->publish_seq;
-        return;
-    }
-    /* a queue refused it (x-overflow reject-publish): ack what came before, nack this one */
-    nack.a.basic_nack.delivery_tag = ch->publish_seq;
-    if (ch->publish_seq > 1)
-        ch->confirm_unsent = ch->publish_seq - 1;
-    wrn_channel_flush_confirms(ch);
-    wrn_conn_send_method(ch->conn, ch->id, &nack);
-    ch->confirm_acked = ch->publish_seq;
+    ch->confirm_routed = ch->publish_seq;
+    if (!accepted) /* a queue refused it (x-overflow reject-publish) */
+        confirm_wait_push(ch, ch->publish_seq, 0, true);
+    else if (wrn_persist_writes() != writes) /* confirmed once on disk */
+        confirm_wait_push(ch, ch->publish_seq, wrn_persist_generation(), false);
 }
 
 /* RabbitMQ's largest expiration: ten years, in milliseconds. */
@@ -669,6 +757,7 @@ wrn_channel_content_header(struct wrn_channel *ch, const struct wrn_frame *f)
     struct wrn_slice props;
     uint8_t *rewritten = NULL;
     int64_t expiration = -1;
+    bool cc_bcc = false;
     int rc = WRN_OK;
 
     if (ch->content != WRN_CONTENT_WAIT_HEADER)
@@ -703,6 +792,18 @@ wrn_channel_content_header(struct wrn_channel *ch, const struct wrn_frame *f)
         rewritten = wrn_xmalloc(cap);
         rc = rewrite_reply_to(ch, &bp, rewritten, cap, &props);
     }
+    /* sender-selected distribution: CC and BCC must be arrays of routing keys */
+    for (int i = 0; rc == WRN_OK && i < 2 && (bp.flags & WRN_BASIC_HEADERS_FLAG); i++) {
+        const char *name = i == 0 ? "CC" : "BCC";
+        struct wrn_field hdr;
+        if (!wrn_table_get(bp.headers, name, &hdr))
+            continue;
+        if (hdr.type != 'A')
+            rc = wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
+                                "invalid message: {unacceptable_type_in_header,\"%s\",%s}", name,
+                                wrn_field_type_name(hdr.type));
+        cc_bcc = true;
+    }
     if (rc == WRN_OK && (bp.flags & WRN_BASIC_EXPIRATION_FLAG) &&
         !parse_expiration(bp.expiration, &expiration))
         rc = wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
@@ -710,16 +811,13 @@ wrn_channel_content_header(struct wrn_channel *ch, const struct wrn_frame *f)
                             "from 0 to %lld",
                             WRN_SLICE_ARG(bp.expiration), MAX_EXPIRATION_MS);
     if (rc == WRN_OK) {
-        struct wrn_field hdr;
         ch->pub_msg = wrn_msg_new(ex, rk, props, h.body_size);
         if (bp.flags & WRN_BASIC_DELIVERY_MODE_FLAG)
             ch->pub_msg->delivery_mode = bp.delivery_mode;
         if (bp.flags & WRN_BASIC_PRIORITY_FLAG)
             ch->pub_msg->priority = bp.priority;
         ch->pub_msg->expiration = expiration;
-        ch->pub_msg->cc_bcc = (bp.flags & WRN_BASIC_HEADERS_FLAG) &&
-                              (wrn_table_get(bp.headers, "CC", &hdr) ||
-                               wrn_table_get(bp.headers, "BCC", &hdr));
+        ch->pub_msg->cc_bcc = cc_bcc;
         ch->content = WRN_CONTENT_WAIT_BODY;
         if (h.body_size == 0)
             publish_complete(ch);

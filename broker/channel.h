@@ -31,6 +31,12 @@ struct wrn_unacked {
     bool in_tx;             /* acked inside an open transaction: settled at commit */
 };
 
+struct wrn_confirm_wait {
+    uint64_t seq;
+    uint64_t gen; /* store generation that must be synced first; 0 none */
+    bool nack;
+};
+
 /* Work deferred by a transaction until tx.commit. */
 struct wrn_tx_op {
     enum { WRN_TXOP_PUBLISH, WRN_TXOP_ACK, WRN_TXOP_REJECT } kind;
@@ -77,8 +83,14 @@ struct wrn_channel {
 
     bool confirm;
     uint64_t publish_seq;    /* confirm: last publish sequence number used */
-    uint64_t confirm_unsent; /* confirm: highest seq routed but not yet acked to the client */
-    uint64_t confirm_acked;  /* confirm: highest seq acked to the client */
+    uint64_t confirm_routed; /* confirm: highest seq routed (acked once durable) */
+    uint64_t confirm_acked;  /* confirm: highest seq acked or nacked to the client */
+    /* confirms that wait: publishes written to the store (until their generation is
+     * synced) and nacks (kept in order behind them) */
+    struct wrn_confirm_wait *waits; /* owned ring */
+    uint32_t waits_head, waits_count, waits_cap;
+    bool durable_waiting;  /* registered with persist.c for the next sync */
+    uint64_t commit_gen;   /* tx.commit-ok waits for this generation; 0 none */
 
     bool tx;
     struct wrn_tx_op *tx_ops; /* owned */
@@ -108,8 +120,10 @@ int wrn_channel_method(struct wrn_channel *ch, const struct wrn_method *m);
 int wrn_channel_content_header(struct wrn_channel *ch, const struct wrn_frame *f);
 int wrn_channel_content_body(struct wrn_channel *ch, const struct wrn_frame *f);
 
-/* Send pending publisher confirms (called once per read batch). */
+/* Send the publisher confirms that are due (called once per read batch). */
 void wrn_channel_flush_confirms(struct wrn_channel *ch);
+/* The store synced a generation: send what waited for it (persist.c calls this). */
+void wrn_channel_durable(struct wrn_channel *ch);
 
 /*
  * Deliver one message from q to consumer c (a queue's dispatch calls this).

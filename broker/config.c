@@ -25,6 +25,7 @@ wrn_config_defaults(struct wrn_config *c)
     c->frame_max = 131072; /* RabbitMQ's default, 128 KiB */
     c->channel_max = 2047; /* RabbitMQ's default */
     c->log_level = WRN_LOG_INFO;
+    snprintf(c->data_dir, sizeof(c->data_dir), "data");
 }
 
 static int
@@ -110,6 +111,9 @@ wrn_config_set(struct wrn_config *c, const char *key, const char *value, char *e
         if ((level = wrn_log_level_parse(value)) < 0)
             goto bad_value;
         c->log_level = level;
+    } else if (strcmp(key, "data_dir") == 0) {
+        if (*value == '\0' || copy_str(c->data_dir, sizeof(c->data_dir), value) != 0)
+            goto bad_value;
     } else if (strcmp(key, "log.console") == 0 || strcmp(key, "loopback_users.guest") == 0) {
         /* Accepted for compatibility: logs always go to the console, and guest is
          * always limited to loopback. */
@@ -200,11 +204,13 @@ usage(FILE *out)
             "  --bind ADDR      address to listen on (default 0.0.0.0)\n"
             "  --config FILE    rabbitmq.conf-style settings file (key = value)\n"
             "  --log-level L    error, warning, info or debug (log.level)\n"
+            "  --data-dir DIR   where durable data lives (data_dir; default ./data)\n"
             "  --help           this text\n"
             "\n"
             "Environment: WARREN_CONFIG_FILE names a config file when --config is not given.\n"
             "Flags override the file. Config keys: listeners.tcp.default, default_user,\n"
-            "default_pass, default_vhost, heartbeat, frame_max, channel_max, log.level.\n");
+            "default_pass, default_vhost, heartbeat, frame_max, channel_max, log.level,\n"
+            "data_dir.\n");
 }
 
 int
@@ -231,7 +237,7 @@ wrn_config_from_args(struct wrn_config *c, int argc, char **argv)
     for (i = 1; i < argc; i++) {
         const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         const char *key = NULL;
-        char buf[128];
+        char buf[1024];
 
         if (strcmp(flag, "--config") == 0) {
             i++;
@@ -253,6 +259,8 @@ wrn_config_from_args(struct wrn_config *c, int argc, char **argv)
             continue;
         } else if (strcmp(flag, "--log-level") == 0) {
             key = "log.level";
+        } else if (strcmp(flag, "--data-dir") == 0) {
+            key = "data_dir";
         } else {
             fprintf(stderr, "warren: unknown option %s (see --help)\n", flag);
             return -1;

@@ -23,6 +23,7 @@ struct wrn_config {
     uint32_t frame_max;      /* frame_max, bytes */
     uint16_t channel_max;    /* channel_max */
     int log_level;           /* log.level / log.console.level */
+    char data_dir[1024];     /* data_dir: where the store lives */
     char config_file[1024];
 };
 

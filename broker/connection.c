@@ -643,7 +643,7 @@ flush_confirms(struct wrn_conn *c)
 {
     for (uint32_t i = 1; i < c->nchannel_slots; i++) {
         struct wrn_channel *ch = c->channels[i];
-        if (ch != NULL && ch->confirm_unsent)
+        if (ch != NULL && ch->confirm_routed > ch->confirm_acked)
             wrn_channel_flush_confirms(ch);
     }
 }

@@ -69,6 +69,7 @@ field_is(const struct wrn_field *f, struct wrn_slice s)
  * then x-death with this death first (an earlier death in the same queue,
  * for the same reason, from the same exchange, is counted up and moved to
  * the front, as RabbitMQ does), then x-first-death-* on the first death.
+ * The earlier death matches on queue and reason.
  */
 static void
 build_headers(struct wrn_wbuf *w, struct wrn_queue *q, const struct wrn_msg *msg,
@@ -99,10 +100,10 @@ build_headers(struct wrn_wbuf *w, struct wrn_queue *q, const struct wrn_msg *msg
     if (had_deaths) {
         wrn_array_iter_init(&it, deaths.v.s);
         while (!found && wrn_array_next(&it, &v) == 1) {
-            struct wrn_field fq, fr, fx;
+            struct wrn_field fq, fr;
             if (v.type != 'F' || !wrn_table_get(v.v.s, "queue", &fq) ||
-                !wrn_table_get(v.v.s, "reason", &fr) || !wrn_table_get(v.v.s, "exchange", &fx) ||
-                !field_is(&fq, qname) || !field_is(&fr, rname) || !field_is(&fx, xname))
+                !wrn_table_get(v.v.s, "reason", &fr) || !field_is(&fq, qname) ||
+                !field_is(&fr, rname))
                 continue;
             found = true;
             wrn_put_u8(w, 'F');
@@ -137,10 +138,10 @@ build_headers(struct wrn_wbuf *w, struct wrn_queue *q, const struct wrn_msg *msg
         bool skipped = false;
         wrn_array_iter_init(&it, deaths.v.s);
         while (wrn_array_next(&it, &v) == 1) {
-            struct wrn_field fq, fr, fx;
+            struct wrn_field fq, fr;
             if (found && !skipped && v.type == 'F' && wrn_table_get(v.v.s, "queue", &fq) &&
-                wrn_table_get(v.v.s, "reason", &fr) && wrn_table_get(v.v.s, "exchange", &fx) &&
-                field_is(&fq, qname) && field_is(&fr, rname) && field_is(&fx, xname)) {
+                wrn_table_get(v.v.s, "reason", &fr) && field_is(&fq, qname) &&
+                field_is(&fr, rname)) {
                 skipped = true;
                 continue;
             }
@@ -203,6 +204,11 @@ rewrite(const struct wrn_msg *msg, struct wrn_slice exchange, struct wrn_slice r
     out->delivery_mode = msg->delivery_mode;
     out->priority = msg->priority;
     out->expiration = drop_expiration ? -1 : msg->expiration;
+    if (msg->bcc_len) {
+        out->bcc = wrn_xmalloc(msg->bcc_len);
+        memcpy(out->bcc, msg->bcc, msg->bcc_len);
+        out->bcc_len = msg->bcc_len;
+    }
     wrn_free(hb.p);
     wrn_free(pb.p);
     return out;
@@ -261,7 +267,20 @@ wrn_msg_without_bcc(struct wrn_msg *msg)
 {
     struct wrn_msg *out = rewrite(msg, wrn_msg_exchange(msg), wrn_msg_routing_key(msg), false,
                                   put_without_bcc, NULL);
-    return out != NULL ? out : wrn_msg_ref(msg);
+    struct wrn_basic_properties bp;
+    struct wrn_field bcc;
+
+    if (out == NULL)
+        return wrn_msg_ref(msg);
+    /* the keys stay with the message, out of sight, for dead-lettering */
+    if (wrn_basic_properties_decode(msg->props, msg->props_len, &bp) == WRN_OK &&
+        wrn_table_get(bp.headers, "BCC", &bcc) && bcc.type == 'A' && bcc.v.s.len > 0) {
+        wrn_free(out->bcc);
+        out->bcc = wrn_xmalloc(bcc.v.s.len);
+        memcpy(out->bcc, bcc.v.s.p, bcc.v.s.len);
+        out->bcc_len = bcc.v.s.len;
+    }
+    return out;
 }
 
 /* ---- dead-lettering ------------------------------------------------------- */
@@ -332,6 +351,12 @@ wrn_deadletter(struct wrn_queue *q, struct wrn_msg *msg, enum wrn_dl_reason reas
         headers = bp.headers;
     if (!q->qa.has_dlrk && wrn_table_get(headers, "CC", &cc) && cc.type == 'A') {
         wrn_array_iter_init(&it, cc.v.s);
+        while (nkeys < 64 && wrn_array_next(&it, &v) == 1)
+            if (v.type == 'S')
+                keys[nkeys++] = v.v.s;
+    }
+    if (!q->qa.has_dlrk && dead->bcc_len) {
+        wrn_array_iter_init(&it, (struct wrn_slice){dead->bcc, dead->bcc_len});
         while (nkeys < 64 && wrn_array_next(&it, &v) == 1)
             if (v.type == 'S')
                 keys[nkeys++] = v.v.s;

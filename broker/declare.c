@@ -5,8 +5,11 @@
  */
 #include "alloc.h"
 #include "channel.h"
+#include "dict.h"
+#include "server.h"
 #include "connection.h"
 #include "exchange.h"
+#include "persist.h"
 #include "queue.h"
 #include "queue_args.h"
 #include "router.h"
@@ -15,6 +18,7 @@
 
 #include "log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/random.h>
 
@@ -86,29 +90,40 @@ wrn_channel_queue_name(struct wrn_channel *ch, struct wrn_slice *name)
 
 /*
  * Compare the arguments RabbitMQ checks on redeclare (it ignores others).
- * Returns the first key whose presence or value differs, or NULL.
+ * Returns the first key whose presence or value differs, or NULL; the
+ * "received ... but current is ..." part of RabbitMQ's text goes to how.
  */
 static const char *
-args_mismatch(struct wrn_slice have, struct wrn_slice want, const char *const *keys)
+args_mismatch(struct wrn_slice have, struct wrn_slice want, const char *const *keys, char *how,
+              size_t len)
 {
     for (; *keys != NULL; keys++) {
         struct wrn_field a, b;
         bool in_have = wrn_table_get(have, *keys, &a);
         bool in_want = wrn_table_get(want, *keys, &b);
+        char va[128], vb[128];
         int64_t ia, ib;
 
-        if (in_have != in_want)
-            return *keys;
-        if (!in_have)
+        if (!in_have && !in_want)
             continue;
-        if (wrn_field_as_int(&a, &ia) && wrn_field_as_int(&b, &ib)) {
-            if (ia != ib)
-                return *keys;
-        } else if (a.type != b.type) {
+        if (in_have)
+            wrn_field_format(&a, va, sizeof(va));
+        if (in_want)
+            wrn_field_format(&b, vb, sizeof(vb));
+        if (!in_want) {
+            snprintf(how, len, "received none but current is the value '%s' of type '%s'", va,
+                     wrn_field_type_name(a.type));
             return *keys;
-        } else if ((a.type == 'S' || a.type == 'x') && !wrn_slice_eq(a.v.s, b.v.s)) {
+        }
+        if (!in_have) {
+            snprintf(how, len, "received the value '%s' of type '%s' but current is none", vb,
+                     wrn_field_type_name(b.type));
             return *keys;
-        } else if (a.type == 't' && a.v.b != b.v.b) {
+        }
+        if (wrn_field_as_int(&a, &ia) && wrn_field_as_int(&b, &ib) ? ia != ib
+                                                                    : strcmp(va, vb) != 0 ||
+                                                                          a.type != b.type) {
+            snprintf(how, len, "received '%s' but current is '%s'", vb, va);
             return *keys;
         }
     }
@@ -148,7 +163,9 @@ exchange_declare(struct wrn_channel *ch, const struct wrn_exchange_declare *m)
     struct wrn_method ok = {.id = WRN_EXCHANGE_DECLARE_OK};
     struct wrn_exchange *x;
     enum wrn_exchange_type type = WRN_EXCHANGE_DIRECT;
+    struct wrn_field ae;
     const char *key;
+    char how[320];
 
     if (m->passive) {
         if (m->exchange.len == 0)
@@ -167,8 +184,15 @@ exchange_declare(struct wrn_channel *ch, const struct wrn_exchange_declare *m)
                 return wrn_conn_raise(ch->conn, ch->id, WRN_ACCESS_REFUSED,
                                       "exchange name '%.*s' contains reserved prefix 'amq.*'",
                                       WRN_SLICE_ARG(m->exchange));
-            wrn_exchange_new(VHOST(ch), m->exchange, type, m->durable, m->auto_delete,
-                             m->internal, m->arguments);
+            if (wrn_table_get(m->arguments, "alternate-exchange", &ae) && ae.type != 'S')
+                return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
+                                      "invalid type '%s' for arg 'alternate-exchange' in exchange "
+                                      "'%.*s' in vhost '%s'",
+                                      wrn_field_type_name(ae.type), WRN_SLICE_ARG(m->exchange),
+                                      VHOST(ch)->name);
+            x = wrn_exchange_new(VHOST(ch), m->exchange, type, m->durable, m->auto_delete,
+                                 m->internal, m->arguments);
+            wrn_persist_exchange(x, true);
         } else if (x->type != type) {
             return inequivalent_exchange(ch, x, "type", wrn_exchange_type_name(type),
                                          wrn_exchange_type_name(x->type));
@@ -182,8 +206,10 @@ exchange_declare(struct wrn_channel *ch, const struct wrn_exchange_declare *m)
             return inequivalent_exchange(ch, x, "internal", yes_no(m->internal),
                                          yes_no(x->internal));
         } else if ((key = args_mismatch((struct wrn_slice){x->args, x->args_len}, m->arguments,
-                                        exchange_arg_keys)) != NULL) {
-            return inequivalent_exchange(ch, x, key, "the new value", "a different value");
+                                        exchange_arg_keys, how, sizeof(how))) != NULL) {
+            return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
+                                  "inequivalent arg '%s' for exchange '%s' in vhost '%s': %s",
+                                  key, x->name, VHOST(ch)->name, how);
         }
     }
     if (!m->nowait)
@@ -247,7 +273,7 @@ exchange_bind(struct wrn_channel *ch, struct wrn_slice source, struct wrn_slice 
     if (bind && b == NULL) {
         if (check_headers_binding(ch, src, args) != WRN_OK)
             return WRN_EAMQP;
-        wrn_binding_add(src, NULL, dst, key, args);
+        wrn_persist_binding(wrn_binding_add(src, NULL, dst, key, args), true);
     } else if (!bind && b != NULL) {
         wrn_binding_remove(b);
     }
@@ -308,7 +334,24 @@ queue_declare(struct wrn_channel *ch, const struct wrn_queue_declare *m)
     uint8_t namebuf[64];
     struct wrn_queue *q;
     const char *key;
+    char how[320];
 
+    /* the direct reply-to pseudo-queue: RabbitMQ answers declares of it, and of a
+     * reply address, as if it were a queue with one consumer */
+    if (name.len >= strlen(WRN_REPLY_TO) && memcmp(name.p, WRN_REPLY_TO, strlen(WRN_REPLY_TO)) == 0) {
+        bool exact = name.len == strlen(WRN_REPLY_TO);
+        struct wrn_slice addr = {name.p + strlen(WRN_REPLY_TO) + 1,
+                                 exact ? 0 : name.len - (uint32_t)strlen(WRN_REPLY_TO) - 1};
+        if (exact || (name.p[strlen(WRN_REPLY_TO)] == '.' &&
+                      wrn_dict_get(server.reply_channels, addr) != NULL)) {
+            ok.a.queue_declare_ok.queue = name;
+            ok.a.queue_declare_ok.consumer_count = 1;
+            if (!m->nowait)
+                wrn_conn_send_method(ch->conn, ch->id, &ok);
+            return WRN_OK;
+        }
+        return not_found(ch, "queue", name);
+    }
     if (m->passive) {
         if (wrn_channel_queue_name(ch, &name) != WRN_OK)
             return WRN_EAMQP;
@@ -326,15 +369,13 @@ queue_declare(struct wrn_channel *ch, const struct wrn_queue_declare *m)
         q = wrn_vhost_queue(VHOST(ch), name);
         if (q == NULL) {
             struct wrn_queue_args qa;
-            char detail[128];
-            const char *bad = wrn_queue_args_parse(m->arguments, m->durable, m->exclusive, &qa,
-                                                   detail, sizeof(detail));
-            if (bad != NULL)
-                return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
-                                      "invalid arg '%s' for queue '%.*s' in vhost '%s': %s", bad,
-                                      WRN_SLICE_ARG(name), VHOST(ch)->name, detail);
+            char err[256];
+            if (!wrn_queue_args_parse(m->arguments, m->durable, m->exclusive, m->auto_delete,
+                                      name, VHOST(ch)->name, &qa, err, sizeof(err)))
+                return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED, "%s", err);
             q = wrn_queue_new(VHOST(ch), name, m->durable, m->exclusive, m->auto_delete,
                               ch->conn, m->arguments, &qa);
+            wrn_persist_queue(q, true);
         } else {
             if (wrn_channel_check_exclusive(ch, q) != WRN_OK)
                 return WRN_EAMQP;
@@ -353,8 +394,10 @@ queue_declare(struct wrn_channel *ch, const struct wrn_queue_declare *m)
                 return inequivalent_queue(ch, q, "auto_delete", yes_no(m->auto_delete),
                                           yes_no(q->auto_delete));
             if ((key = args_mismatch((struct wrn_slice){q->args, q->args_len}, m->arguments,
-                                     queue_arg_keys)) != NULL)
-                return inequivalent_queue(ch, q, key, "the new value", "a different value");
+                                     queue_arg_keys, how, sizeof(how))) != NULL)
+                return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
+                                      "inequivalent arg '%s' for queue '%s' in vhost '%s': %s",
+                                      key, q->name, VHOST(ch)->name, how);
         }
     }
     remember_queue(ch, name);
@@ -411,7 +454,7 @@ queue_bind(struct wrn_channel *ch, struct wrn_slice qname, struct wrn_slice xnam
     if (bind && b == NULL) {
         if (check_headers_binding(ch, x, args) != WRN_OK)
             return WRN_EAMQP;
-        wrn_binding_add(x, q, NULL, key, args);
+        wrn_persist_binding(wrn_binding_add(x, q, NULL, key, args), true);
     } else if (!bind && b != NULL) {
         wrn_binding_remove(b);
     }

@@ -11,6 +11,7 @@
 #include "dict.h"
 #include "log.h"
 #include "message.h"
+#include "persist.h"
 #include "queue.h"
 #include "router.h"
 #include "server.h"
@@ -73,6 +74,7 @@ wrn_exchange_delete(struct wrn_exchange *x)
     if (x->deleting)
         return;
     x->deleting = true;
+    wrn_persist_exchange(x, false);
     while (x->bindings != NULL)
         wrn_binding_remove(x->bindings);
     while (x->incoming != NULL)
@@ -155,6 +157,7 @@ wrn_binding_remove(struct wrn_binding *b)
                                                   : &b->dest_exch->incoming;
     struct wrn_slice k = {b->key, b->key_len};
 
+    wrn_persist_binding(b, false);
     if (src->type == WRN_EXCHANGE_DIRECT) {
         struct wrn_binding *head = wrn_dict_get(src->direct_index, k), **pp = &head;
         while (*pp != b)
@@ -202,9 +205,9 @@ wrn_route_fini(struct wrn_route *r)
 struct route_pass {
     struct wrn_route *r;
     struct wrn_msg *msg;
-    struct wrn_slice rk;
-    uint64_t epoch;   /* marks queues: once per pass */
-    uint64_t x_epoch; /* marks exchanges: once per routing key */
+    const struct wrn_slice *keys;
+    uint32_t nkeys;
+    uint64_t epoch; /* marks the queues and exchanges this pass reached */
     bool have_headers;
     struct wrn_slice headers;
 };
@@ -248,27 +251,25 @@ topic_match_cb(void *dest, void *arg)
     follow(tv->p, dest);
 }
 
-static void
-route_from(struct route_pass *p, struct wrn_exchange *x)
+/* Follow the bindings of x that match routing key rk; returns how many matched. */
+static uint32_t
+route_key(struct route_pass *p, struct wrn_exchange *x, struct wrn_slice rk)
 {
     uint32_t matched = 0;
     struct wrn_binding *b;
 
-    if (x->epoch == p->x_epoch)
-        return;
-    x->epoch = p->x_epoch;
     switch (x->type) {
     case WRN_EXCHANGE_DIRECT:
         if (x->name_len == 0) {
             /* the default exchange: every queue is bound by its own name */
-            struct wrn_queue *q = wrn_vhost_queue(x->vhost, p->rk);
+            struct wrn_queue *q = wrn_vhost_queue(x->vhost, rk);
             if (q != NULL) {
                 add_queue(p, q);
                 matched++;
             }
             break;
         }
-        for (b = wrn_dict_get(x->direct_index, p->rk); b != NULL; b = b->key_next, matched++)
+        for (b = wrn_dict_get(x->direct_index, rk); b != NULL; b = b->key_next, matched++)
             follow(p, b);
         break;
     case WRN_EXCHANGE_FANOUT:
@@ -277,7 +278,7 @@ route_from(struct route_pass *p, struct wrn_exchange *x)
         break;
     case WRN_EXCHANGE_TOPIC: {
         struct topic_visit tv = {p, 0};
-        wrn_topic_trie_match(x->topic_trie, p->rk, topic_match_cb, &tv);
+        wrn_topic_trie_match(x->topic_trie, rk, topic_match_cb, &tv);
         matched = tv.matched;
         break;
     }
@@ -294,7 +295,25 @@ route_from(struct route_pass *p, struct wrn_exchange *x)
         }
         break;
     }
-    /* RabbitMQ: an exchange that routes nowhere hands the message to its alternate */
+    return matched;
+}
+
+static void
+route_from(struct route_pass *p, struct wrn_exchange *x)
+{
+    uint32_t matched = 0;
+
+    if (x->epoch == p->epoch)
+        return;
+    x->epoch = p->epoch;
+    /* fanout and headers exchanges ignore the key: one look is enough */
+    if (x->type == WRN_EXCHANGE_FANOUT || x->type == WRN_EXCHANGE_HEADERS)
+        matched = route_key(p, x, p->keys[0]);
+    else
+        for (uint32_t i = 0; i < p->nkeys; i++)
+            matched += route_key(p, x, p->keys[i]);
+    /* RabbitMQ: an exchange that routes nowhere, by any key, hands the message on
+     * to its alternate exchange, keys and all */
     if (matched == 0 && x->alternate.len > 0) {
         struct wrn_exchange *ae = wrn_vhost_exchange(x->vhost, x->alternate);
         if (ae != NULL)
@@ -306,12 +325,9 @@ void
 wrn_exchange_route(struct wrn_exchange *x, struct wrn_msg *msg, const struct wrn_slice *keys,
                    uint32_t nkeys, struct wrn_route *r)
 {
-    struct route_pass p = {.r = r, .msg = msg, .epoch = ++server.epoch};
+    struct route_pass p = {.r = r, .msg = msg, .keys = keys, .nkeys = nkeys,
+                           .epoch = ++server.epoch};
 
     r->count = 0;
-    for (uint32_t i = 0; i < nkeys; i++) {
-        p.rk = keys[i];
-        p.x_epoch = ++server.epoch;
-        route_from(&p, x);
-    }
+    route_from(&p, x);
 }

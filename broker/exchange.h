@@ -93,10 +93,10 @@ struct wrn_route {
 void wrn_route_fini(struct wrn_route *r);
 
 /*
- * Route msg from exchange x into r (cleared first), once for each of the
- * nkeys routing keys (the publish key, then any CC/BCC keys). Follows
- * exchange-to-exchange bindings and alternate exchanges; a queue is added
- * once, and an exchange is visited at most once per key.
+ * Route msg from exchange x into r (cleared first) by its nkeys routing
+ * keys (the publish key, then any CC/BCC keys). Follows exchange-to-exchange
+ * bindings with all the keys, and alternate exchanges when an exchange
+ * matches nothing; each queue is added once, each exchange visited once.
  */
 void wrn_exchange_route(struct wrn_exchange *x, struct wrn_msg *msg, const struct wrn_slice *keys,
                         uint32_t nkeys, struct wrn_route *r);

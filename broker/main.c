@@ -5,6 +5,7 @@
 #include "config.h"
 #include "listener.h"
 #include "log.h"
+#include "persist.h"
 #include "server.h"
 
 #include <event2/event.h>
@@ -41,8 +42,14 @@ main(int argc, char **argv)
         return 1;
     }
     wrn_server_init(base);
+    if (wrn_persist_open(server.cfg.data_dir) != 0) {
+        wrn_server_fini();
+        event_base_free(base);
+        return 1;
+    }
     listener = wrn_listener_new(base, server.cfg.bind, server.cfg.port);
     if (listener == NULL) {
+        wrn_persist_close();
         wrn_server_fini();
         event_base_free(base);
         return 1;
@@ -57,6 +64,8 @@ main(int argc, char **argv)
     event_base_dispatch(base);
 
     evconnlistener_free(listener);
+    /* the store closes first: tearing down memory must not delete stored data */
+    wrn_persist_close();
     wrn_server_fini();
     event_free(sigterm);
     event_free(sigint);

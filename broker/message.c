@@ -34,6 +34,10 @@ wrn_msg_new(struct wrn_slice exchange, struct wrn_slice routing_key, struct wrn_
     m->priority = 0;
     m->expiration = -1;
     m->cc_bcc = false;
+    m->store_id = 0;
+    m->store_refs = 0;
+    m->bcc = NULL;
+    m->bcc_len = 0;
     return m;
 }
 
@@ -41,8 +45,10 @@ void
 wrn_msg_unref(struct wrn_msg *m)
 {
     WRN_ASSERT(m->refs > 0);
-    if (--m->refs == 0)
+    if (--m->refs == 0) {
+        wrn_free(m->bcc);
         wrn_free(m);
+    }
 }
 
 struct wrn_slice

@@ -24,6 +24,11 @@ struct wrn_msg {
     uint8_t priority;   /* priority property, 0 if absent */
     int64_t expiration; /* expiration property in ms, -1 if absent */
     bool cc_bcc;        /* headers carry CC or BCC routing keys */
+    uint8_t *bcc;        /* owned: BCC keys removed from the headers (array contents);
+                          * they still route the message when it is dead-lettered */
+    uint32_t bcc_len;
+    uint64_t store_id;   /* id of its stored body, 0 if not stored */
+    uint32_t store_refs; /* stored queue entries that reference the body */
     uint8_t *props; /* points into data */
     uint8_t *body;  /* points into data */
     uint8_t data[]; /* exchange, routing key, props, body */

@@ -18,6 +18,7 @@
 #include "exchange.h"
 #include "log.h"
 #include "message.h"
+#include "persist.h"
 #include "server.h"
 #include "vhost.h"
 
@@ -252,6 +253,7 @@ expire_heads(struct wrn_queue *q, uint64_t now, bool inclusive)
                 (!inclusive && f->expires_at == now))
                 break;
             take_front(q, (unsigned)l, &e);
+            wrn_persist_dequeue(q, &e);
             wrn_deadletter(q, e.msg, WRN_DL_EXPIRED);
             any = true;
         }
@@ -336,8 +338,10 @@ drop_over_limit(struct wrn_queue *q)
 {
     struct wrn_qentry old;
 
-    while (q->ready > 0 && over_limit(q, 0, 0) && pop_head(q, &old))
+    while (q->ready > 0 && over_limit(q, 0, 0) && pop_head(q, &old)) {
+        wrn_persist_dequeue(q, &old);
         wrn_deadletter(q, old.msg, WRN_DL_MAXLEN);
+    }
 }
 
 bool
@@ -359,6 +363,7 @@ wrn_queue_publish(struct wrn_queue *q, struct wrn_msg *msg)
     e.msg = wrn_msg_ref(msg);
     e.seq = q->next_seq++;
     e.expires_at = now ? expiry_of(q, msg, now) : 0;
+    wrn_persist_enqueue(q, &e);
     add_entry(q, &e);
     /* a waiting consumer takes it first (x-max-length 0 still delivers), then the limit */
     wrn_queue_dispatch(q);
@@ -378,10 +383,11 @@ wrn_queue_requeue(struct wrn_queue *q, struct wrn_qentry *e)
         return;
     }
     e->redelivered = true;
-    if (q->qa.quorum || q->qa.delivery_limit >= 0) {
+    if (q->qa.quorum) {
         e->delivery_count++;
         /* quorum-queue semantics: returned more than the limit allows, it dies */
         if (q->qa.delivery_limit >= 0 && e->delivery_count > (uint64_t)q->qa.delivery_limit) {
+            wrn_persist_dequeue(q, e);
             wrn_deadletter(q, e->msg, WRN_DL_DELIVERY_LIMIT);
             return;
         }
@@ -396,7 +402,16 @@ wrn_queue_requeue(struct wrn_queue *q, struct wrn_qentry *e)
 void
 wrn_queue_reject(struct wrn_queue *q, struct wrn_qentry *e)
 {
+    wrn_persist_dequeue(q, e);
     wrn_deadletter(q, e->msg, WRN_DL_REJECTED);
+}
+
+void
+wrn_queue_restore(struct wrn_queue *q, const struct wrn_qentry *e)
+{
+    add_entry(q, e);
+    if (e->seq >= q->next_seq)
+        q->next_seq = e->seq + 1;
 }
 
 bool
@@ -413,8 +428,10 @@ wrn_queue_purge(struct wrn_queue *q)
     uint32_t n = q->ready;
     struct wrn_qentry e;
 
-    while (pop_head(q, &e))
+    while (pop_head(q, &e)) {
+        wrn_persist_dequeue(q, &e);
         wrn_msg_unref(e.msg);
+    }
     q->has_expiring = false;
     if (q->ttl_timer != NULL)
         event_del(q->ttl_timer);
@@ -432,8 +449,10 @@ wrn_queue_add_consumer(struct wrn_queue *q, struct wrn_consumer *c)
         q->consumers_cap = q->consumers_cap ? q->consumers_cap * 2 : 4;
         q->consumers = wrn_xrealloc(q->consumers, q->consumers_cap * sizeof(*q->consumers));
     }
-    /* keep priority order (highest first); equal priorities in arrival order */
-    for (pos = q->nconsumers; pos > 0 && q->consumers[pos - 1]->priority < c->priority; pos--)
+    /* keep priority order (highest first), equal priorities in arrival order; a
+     * single-active-consumer queue goes by arrival alone (RabbitMQ 3.10) */
+    for (pos = q->nconsumers;
+         !q->qa.single_active && pos > 0 && q->consumers[pos - 1]->priority < c->priority; pos--)
         q->consumers[pos] = q->consumers[pos - 1];
     q->consumers[pos] = c;
     q->nconsumers++;
@@ -467,8 +486,12 @@ wrn_queue_remove_consumer(struct wrn_queue *q, struct wrn_consumer *c)
     }
     if (q->nconsumers == 0)
         wrn_queue_touch(q);
-    else if (q->qa.single_active)
+    else if (q->qa.single_active && c->unacked == 0)
         wrn_queue_dispatch(q); /* the next consumer takes over */
+    /* A single active consumer cancelled while holding deliveries hands over
+     * without pushing the backlog: its deliveries, when they come back, go to
+     * the successor first (RabbitMQ 3.10 does the same); the next publish,
+     * settle or requeue dispatches as usual. */
 }
 
 /*
@@ -519,6 +542,7 @@ wrn_queue_dispatch(struct wrn_queue *q)
     while (q->ready > 0 && q->nconsumers > 0 && (c = pick_consumer(q)) != NULL &&
            pop_head(q, &e)) {
         if (e.expires_at && e.expires_at < now) {
+            wrn_persist_dequeue(q, &e);
             wrn_deadletter(q, e.msg, WRN_DL_EXPIRED);
             continue;
         }
@@ -537,6 +561,7 @@ wrn_queue_delete(struct wrn_queue *q)
     if (q->deleted)
         return 0;
     q->deleted = true;
+    wrn_persist_queue(q, false);
     wrn_dict_remove(q->vhost->queues, (struct wrn_slice){(const uint8_t *)q->name, q->name_len});
     while (q->incoming != NULL)
         wrn_binding_remove(q->incoming);

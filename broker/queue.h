@@ -31,6 +31,8 @@ struct wrn_qentry {
     uint64_t expires_at;     /* monotonic ms; 0: never */
     uint32_t delivery_count; /* times delivered and returned (x-delivery-count) */
     bool redelivered;
+    bool persisted; /* written to the store: leaving the queue deletes it there */
+    bool delivered_stored; /* the store knows it was delivered (redelivered at recovery) */
 };
 
 struct wrn_consumer {
@@ -103,6 +105,8 @@ struct wrn_queue {
     uint32_t rr; /* round-robin position */
     bool had_consumer;
 
+    uint64_t store_id; /* durable queues: the id its entries are stored under; 0 otherwise */
+
     struct wrn_binding *incoming; /* borrowed: bindings to this queue */
     uint64_t epoch;               /* routing pass that last added it */
     uint32_t refs;                /* the vhost's + one per unacked delivery */
@@ -153,6 +157,9 @@ void wrn_queue_remove_consumer(struct wrn_queue *q, struct wrn_consumer *c);
 
 /* Deliver ready messages to consumers that can take them. */
 void wrn_queue_dispatch(struct wrn_queue *q);
+
+/* Put a recovered entry in place (persistence recovery; no dispatch, no limits). */
+void wrn_queue_restore(struct wrn_queue *q, const struct wrn_qentry *e);
 
 /* Milliseconds on the monotonic clock. */
 uint64_t wrn_now_ms(void);

@@ -1,0 +1,622 @@
+/*
+ * persist.c - durability, loop side. Writes of one loop turn collect in one
+ * store batch, submitted from a deferred event once the turn's callbacks
+ * have run; completions come back through the store's eventfd. Message
+ * bodies are written once (key M id, borrowed from the message, which the
+ * batch holds a reference to) and each durable queue's entry (key E queue
+ * seq) points at the body; the last entry to go deletes the body.
+ *
+ * Records (all integers big-endian):
+ *   X vhost name -> version, type, flags (durable, auto-delete, internal), args
+ *   Q vhost name -> version, queue id u64, flags (auto-delete), args
+ *   B vhost source/dest/key/args -> (empty); the name composes the binding
+ *   M id -> exchange, routing key, properties, body (the message's own bytes)
+ *   E queue seq -> msg id u64, flags (delivered), delivery count u32,
+ *                  exchange len u8, key len u8, props len u32, body size u64
+ */
+#include "persist.h"
+
+#include "alloc.h"
+#include "channel.h"
+#include "dict.h"
+#include "exchange.h"
+#include "keys.h"
+#include "log.h"
+#include "message.h"
+#include "queue.h"
+#include "queue_args.h"
+#include "server.h"
+#include "store.h"
+#include "vhost.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define RECORD_VERSION 1
+#define ENTRY_VALUE_LEN 27
+
+/* A submitted batch: its generation and the messages whose bytes it borrows. */
+struct pending {
+    uint64_t gen;
+    struct wrn_msg **msgs;
+    uint32_t nmsgs, cap;
+};
+
+static struct {
+    struct wrn_store *store;
+    struct event *notify_ev; /* the store's eventfd */
+    struct event *flush_ev;  /* submits the current batch after this loop turn */
+    struct wrn_store_batch *batch;
+    struct pending *pending; /* goes with batch */
+    uint64_t gen;            /* generation of the batch being filled */
+    uint64_t synced;
+    uint64_t writes;
+    uint64_t next_msg_id;
+    uint64_t next_queue_id;
+    struct wrn_channel **waiting; /* channels with confirms or commits waiting on a sync */
+    uint32_t nwaiting, waiting_cap;
+} P;
+
+bool
+wrn_persist_enabled(void)
+{
+    return P.store != NULL;
+}
+
+uint64_t
+wrn_persist_generation(void)
+{
+    return P.gen;
+}
+
+uint64_t
+wrn_persist_synced(void)
+{
+    return P.synced;
+}
+
+uint64_t
+wrn_persist_writes(void)
+{
+    return P.writes;
+}
+
+/* ---- batches -------------------------------------------------------------- */
+
+static struct wrn_store_batch *
+batch(void)
+{
+    if (P.batch == NULL) {
+        P.batch = wrn_store_batch_new();
+        P.pending = wrn_xcalloc(1, sizeof(*P.pending));
+        P.pending->gen = P.gen;
+        event_active(P.flush_ev, 0, 0);
+    }
+    P.writes++;
+    return P.batch;
+}
+
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    if (P.batch == NULL)
+        return;
+    wrn_store_submit(P.store, P.batch, P.pending);
+    P.batch = NULL;
+    P.pending = NULL;
+    P.gen++;
+}
+
+static void
+pending_free(struct pending *pd)
+{
+    for (uint32_t i = 0; i < pd->nmsgs; i++)
+        wrn_msg_unref(pd->msgs[i]);
+    wrn_free(pd->msgs);
+    wrn_free(pd);
+}
+
+static void
+batch_done(void *cookie, int status, void *arg)
+{
+    struct pending *pd = cookie;
+    char why[256];
+
+    (void)arg;
+    if (status != 0) {
+        /* nothing more can be confirmed honestly: stop rather than lie */
+        wrn_store_last_error(P.store, why, sizeof(why));
+        wrn_log_error("store write failed, stopping: %s", why);
+        abort();
+    }
+    P.synced = pd->gen;
+    pending_free(pd);
+}
+
+static void
+notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+    uint32_t n;
+
+    (void)fd;
+    (void)what;
+    (void)arg;
+    if (wrn_store_reap(P.store, batch_done, NULL) == 0)
+        return;
+    /* tell the waiting channels; each re-registers if it still waits */
+    n = P.nwaiting;
+    P.nwaiting = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        struct wrn_channel *ch = P.waiting[i];
+        if (ch != NULL) {
+            ch->durable_waiting = false;
+            wrn_channel_durable(ch);
+        }
+    }
+}
+
+void
+wrn_persist_wait(struct wrn_channel *ch)
+{
+    if (ch->durable_waiting)
+        return;
+    if (P.nwaiting == P.waiting_cap) {
+        P.waiting_cap = P.waiting_cap ? P.waiting_cap * 2 : 16;
+        P.waiting = wrn_xrealloc(P.waiting, P.waiting_cap * sizeof(*P.waiting));
+    }
+    P.waiting[P.nwaiting++] = ch;
+    ch->durable_waiting = true;
+}
+
+void
+wrn_persist_forget(struct wrn_channel *ch)
+{
+    if (!ch->durable_waiting)
+        return;
+    for (uint32_t i = 0; i < P.nwaiting; i++)
+        if (P.waiting[i] == ch)
+            P.waiting[i] = NULL;
+    ch->durable_waiting = false;
+}
+
+/* ---- definitions ---------------------------------------------------------- */
+
+static size_t
+scoped_key(uint8_t *out, size_t cap, uint8_t tag, struct wrn_vhost *v, const void *name,
+           size_t nlen)
+{
+    size_t n = wrn_key_scoped(out, cap, tag, v->name, strlen(v->name), name, nlen);
+    WRN_ASSERT(n > 0);
+    return n;
+}
+
+void
+wrn_persist_exchange(struct wrn_exchange *x, bool present)
+{
+    uint8_t key[600], val[16];
+    struct wrn_wbuf w;
+    size_t klen;
+
+    if (P.store == NULL || !x->durable || x->builtin)
+        return;
+    klen = scoped_key(key, sizeof(key), WRN_KEY_EXCHANGE, x->vhost, x->name, x->name_len);
+    if (!present) {
+        wrn_store_batch_delete(batch(), key, klen);
+        return;
+    }
+    wrn_wbuf_init(&w, val, sizeof(val));
+    wrn_put_u8(&w, RECORD_VERSION);
+    wrn_put_u8(&w, (uint8_t)x->type);
+    wrn_put_u8(&w, (uint8_t)(1 | (x->auto_delete ? 2 : 0) | (x->internal ? 4 : 0)));
+    wrn_put_u32(&w, x->args_len);
+    {
+        uint8_t *rec = wrn_xmalloc(w.len + x->args_len);
+        memcpy(rec, val, w.len);
+        if (x->args_len)
+            memcpy(rec + w.len, x->args, x->args_len);
+        wrn_store_batch_put(batch(), key, klen, rec, w.len + x->args_len);
+        wrn_free(rec);
+    }
+}
+
+static bool
+queue_is_durable(const struct wrn_queue *q)
+{
+    /* a durable exclusive queue is treated as transient (spec README) */
+    return q->durable && !q->exclusive;
+}
+
+void
+wrn_persist_queue(struct wrn_queue *q, bool present)
+{
+    uint8_t key[600], lo[WRN_KEY_QUEUE_RANGE_LEN], hi[WRN_KEY_QUEUE_RANGE_LEN];
+    struct wrn_wbuf w;
+    uint8_t *rec;
+    size_t klen;
+
+    if (P.store == NULL || !queue_is_durable(q))
+        return;
+    klen = scoped_key(key, sizeof(key), WRN_KEY_QUEUE, q->vhost, q->name, q->name_len);
+    if (!present) {
+        wrn_key_queue_range(lo, hi, q->store_id);
+        wrn_store_batch_delete(batch(), key, klen);
+        wrn_store_batch_delete_range(batch(), lo, sizeof(lo), hi, sizeof(hi));
+        return;
+    }
+    if (q->store_id == 0)
+        q->store_id = P.next_queue_id++;
+    rec = wrn_xmalloc(16 + q->args_len);
+    wrn_wbuf_init(&w, rec, 16 + q->args_len);
+    wrn_put_u8(&w, RECORD_VERSION);
+    wrn_put_u64(&w, q->store_id);
+    wrn_put_u8(&w, q->auto_delete ? 1 : 0);
+    wrn_put_u32(&w, q->args_len);
+    wrn_put_bytes(&w, q->args, q->args_len);
+    wrn_store_batch_put(batch(), key, klen, rec, w.len);
+    wrn_free(rec);
+}
+
+/* A binding's name: source, destination kind and name, routing key, arguments. */
+static size_t
+binding_name(const struct wrn_binding *b, uint8_t *out, size_t cap)
+{
+    struct wrn_wbuf w;
+    const char *dest = b->dest_queue ? b->dest_queue->name : b->dest_exch->name;
+
+    wrn_wbuf_init(&w, out, cap);
+    wrn_put_shortstr(&w, (struct wrn_slice){(const uint8_t *)b->source->name,
+                                            b->source->name_len});
+    wrn_put_u8(&w, b->dest_queue ? 'q' : 'x');
+    wrn_put_shortstr(&w, wrn_slice_str(dest));
+    wrn_put_shortstr(&w, (struct wrn_slice){b->key, b->key_len});
+    wrn_put_bytes(&w, b->args, b->args_len);
+    return w.overflow ? 0 : w.len;
+}
+
+void
+wrn_persist_binding(struct wrn_binding *b, bool present)
+{
+    struct wrn_vhost *v = b->source->vhost;
+    size_t cap = 1024 + b->args_len, nlen, klen;
+    uint8_t *name, *key;
+    bool durable_dest = b->dest_queue ? queue_is_durable(b->dest_queue) : b->dest_exch->durable;
+
+    if (P.store == NULL || !b->source->durable || !durable_dest)
+        return;
+    name = wrn_xmalloc(cap);
+    key = wrn_xmalloc(cap + 600);
+    nlen = binding_name(b, name, cap);
+    klen = scoped_key(key, cap + 600, WRN_KEY_BINDING, v, name, nlen);
+    if (present)
+        wrn_store_batch_put(batch(), key, klen, "", 0);
+    else
+        wrn_store_batch_delete(batch(), key, klen);
+    wrn_free(name);
+    wrn_free(key);
+}
+
+/* ---- messages ------------------------------------------------------------- */
+
+static void
+put_entry(struct wrn_queue *q, const struct wrn_qentry *e, bool delivered)
+{
+    uint8_t key[WRN_KEY_ENTRY_LEN], val[ENTRY_VALUE_LEN];
+    struct wrn_wbuf w;
+    const struct wrn_msg *m = e->msg;
+
+    wrn_key_entry(key, q->store_id, e->seq);
+    wrn_wbuf_init(&w, val, sizeof(val));
+    wrn_put_u64(&w, m->store_id);
+    wrn_put_u8(&w, delivered ? 1 : 0);
+    wrn_put_u32(&w, e->delivery_count);
+    wrn_put_u8(&w, m->exchange_len);
+    wrn_put_u8(&w, m->routing_key_len);
+    wrn_put_u32(&w, m->props_len);
+    wrn_put_u64(&w, m->body_size);
+    WRN_ASSERT(!w.overflow && w.len == ENTRY_VALUE_LEN);
+    wrn_store_batch_put(batch(), key, sizeof(key), val, sizeof(val));
+}
+
+void
+wrn_persist_enqueue(struct wrn_queue *q, struct wrn_qentry *e)
+{
+    struct wrn_msg *m = e->msg;
+    struct pending *pd;
+
+    if (P.store == NULL || m->delivery_mode != 2 || !queue_is_durable(q))
+        return;
+    if (m->store_id == 0) {
+        uint8_t key[WRN_KEY_MESSAGE_LEN];
+        size_t len = (size_t)m->exchange_len + m->routing_key_len + m->props_len + m->body_size;
+        m->store_id = P.next_msg_id++;
+        wrn_key_message(key, m->store_id);
+        /* the body goes out by reference: the batch keeps the message alive */
+        wrn_store_batch_put_ref(batch(), key, sizeof(key), m->data, len);
+        pd = P.pending;
+        if (pd->nmsgs == pd->cap) {
+            pd->cap = pd->cap ? pd->cap * 2 : 16;
+            pd->msgs = wrn_xrealloc(pd->msgs, pd->cap * sizeof(*pd->msgs));
+        }
+        pd->msgs[pd->nmsgs++] = wrn_msg_ref(m);
+    }
+    m->store_refs++;
+    e->persisted = true;
+    e->delivered_stored = false;
+    put_entry(q, e, false);
+}
+
+void
+wrn_persist_delivered(struct wrn_queue *q, struct wrn_qentry *e)
+{
+    if (P.store == NULL || !e->persisted || e->delivered_stored || q->deleted)
+        return;
+    e->delivered_stored = true;
+    put_entry(q, e, true);
+}
+
+void
+wrn_persist_dequeue(struct wrn_queue *q, struct wrn_qentry *e)
+{
+    uint8_t key[WRN_KEY_ENTRY_LEN], mkey[WRN_KEY_MESSAGE_LEN];
+    struct wrn_msg *m = e->msg;
+
+    if (P.store == NULL || !e->persisted)
+        return;
+    e->persisted = false;
+    wrn_key_entry(key, q->store_id, e->seq);
+    wrn_store_batch_delete(batch(), key, sizeof(key));
+    WRN_ASSERT(m->store_refs > 0);
+    if (--m->store_refs == 0) {
+        wrn_key_message(mkey, m->store_id);
+        wrn_store_batch_delete(batch(), mkey, sizeof(mkey));
+        m->store_id = 0;
+    }
+}
+
+/* ---- recovery ------------------------------------------------------------- */
+
+static void
+recover_exchanges(struct wrn_vhost *v)
+{
+    uint8_t lo[600], hi[600];
+    size_t lolen, hilen, klen, vlen, nlen, vnlen;
+    const void *key, *val;
+    const uint8_t *vname, *name;
+    struct wrn_store_iter *it;
+    struct wrn_cursor c;
+
+    wrn_key_scoped_range(lo, &lolen, hi, &hilen, sizeof(lo), WRN_KEY_EXCHANGE, v->name,
+                         strlen(v->name));
+    it = wrn_store_iter_new(P.store, lo, lolen, hi, hilen);
+    while (wrn_store_iter_next(it, &key, &klen, &val, &vlen) == 1) {
+        uint8_t version, type, flags;
+        struct wrn_slice args;
+        if (wrn_key_scoped_decode(key, klen, WRN_KEY_EXCHANGE, &vname, &vnlen, &name, &nlen) != 0)
+            continue;
+        wrn_cursor_init(&c, val, vlen);
+        if (!wrn_get_u8(&c, &version) || version != RECORD_VERSION || !wrn_get_u8(&c, &type) ||
+            type > WRN_EXCHANGE_HEADERS || !wrn_get_u8(&c, &flags) || !wrn_get_longstr(&c, &args)) {
+            wrn_log_warning("skipping unreadable exchange record");
+            continue;
+        }
+        if (wrn_vhost_exchange(v, (struct wrn_slice){name, (uint32_t)nlen}) == NULL)
+            wrn_exchange_new(v, (struct wrn_slice){name, (uint32_t)nlen},
+                             (enum wrn_exchange_type)type, true, flags & 2, flags & 4, args);
+    }
+    wrn_store_iter_free(it);
+}
+
+static void
+recover_queues(struct wrn_vhost *v)
+{
+    uint8_t lo[600], hi[600];
+    size_t lolen, hilen, klen, vlen, nlen, vnlen;
+    const void *key, *val;
+    const uint8_t *vname, *name;
+    struct wrn_store_iter *it;
+    struct wrn_cursor c;
+
+    wrn_key_scoped_range(lo, &lolen, hi, &hilen, sizeof(lo), WRN_KEY_QUEUE, v->name,
+                         strlen(v->name));
+    it = wrn_store_iter_new(P.store, lo, lolen, hi, hilen);
+    while (wrn_store_iter_next(it, &key, &klen, &val, &vlen) == 1) {
+        uint8_t version, flags;
+        uint64_t id;
+        struct wrn_slice args, qname;
+        struct wrn_queue_args qa;
+        struct wrn_queue *q;
+        char err[256];
+
+        if (wrn_key_scoped_decode(key, klen, WRN_KEY_QUEUE, &vname, &vnlen, &name, &nlen) != 0)
+            continue;
+        wrn_cursor_init(&c, val, vlen);
+        qname = (struct wrn_slice){name, (uint32_t)nlen};
+        if (!wrn_get_u8(&c, &version) || version != RECORD_VERSION || !wrn_get_u64(&c, &id) ||
+            !wrn_get_u8(&c, &flags) || !wrn_get_longstr(&c, &args) ||
+            !wrn_queue_args_parse(args, true, false, flags & 1, qname, v->name, &qa, err,
+                                  sizeof(err))) {
+            wrn_log_warning("skipping unreadable queue record");
+            continue;
+        }
+        q = wrn_queue_new(v, qname, true, false, flags & 1, NULL, args, &qa);
+        q->store_id = id;
+        if (id >= P.next_queue_id)
+            P.next_queue_id = id + 1;
+    }
+    wrn_store_iter_free(it);
+}
+
+static void
+recover_bindings(struct wrn_vhost *v)
+{
+    uint8_t lo[600], hi[600];
+    size_t lolen, hilen, klen, vlen, nlen, vnlen;
+    const void *key, *val;
+    const uint8_t *vname, *name;
+    struct wrn_store_iter *it;
+    struct wrn_cursor c;
+
+    wrn_key_scoped_range(lo, &lolen, hi, &hilen, sizeof(lo), WRN_KEY_BINDING, v->name,
+                         strlen(v->name));
+    it = wrn_store_iter_new(P.store, lo, lolen, hi, hilen);
+    while (wrn_store_iter_next(it, &key, &klen, &val, &vlen) == 1) {
+        struct wrn_slice src, dest, rk, args;
+        uint8_t kind;
+        struct wrn_exchange *sx, *dx = NULL;
+        struct wrn_queue *dq = NULL;
+
+        if (wrn_key_scoped_decode(key, klen, WRN_KEY_BINDING, &vname, &vnlen, &name, &nlen) != 0)
+            continue;
+        wrn_cursor_init(&c, name, nlen);
+        if (!wrn_get_shortstr(&c, &src) || !wrn_get_u8(&c, &kind) ||
+            !wrn_get_shortstr(&c, &dest) || !wrn_get_shortstr(&c, &rk))
+            continue;
+        args.p = c.p;
+        args.len = (uint32_t)wrn_cursor_left(&c);
+        sx = wrn_vhost_exchange(v, src);
+        if (kind == 'q')
+            dq = wrn_vhost_queue(v, dest);
+        else
+            dx = wrn_vhost_exchange(v, dest);
+        if (sx == NULL || (dq == NULL && dx == NULL) ||
+            wrn_binding_find(sx, dq, dx, rk, args) != NULL)
+            continue;
+        wrn_binding_add(sx, dq, dx, rk, args);
+    }
+    wrn_store_iter_free(it);
+}
+
+/* Load one queue's entries in order; bodies shared between queues are loaded once. */
+static void
+recover_entries(struct wrn_queue *q, struct wrn_dict *loaded)
+{
+    uint8_t lo[WRN_KEY_QUEUE_RANGE_LEN], hi[WRN_KEY_QUEUE_RANGE_LEN], mkey[WRN_KEY_MESSAGE_LEN];
+    size_t klen, vlen;
+    const void *key, *val;
+    struct wrn_store_iter *it;
+    struct wrn_cursor c;
+
+    wrn_key_queue_range(lo, hi, q->store_id);
+    it = wrn_store_iter_new(P.store, lo, sizeof(lo), hi, sizeof(hi));
+    while (wrn_store_iter_next(it, &key, &klen, &val, &vlen) == 1) {
+        uint64_t qid, seq, msg_id, body_size;
+        uint32_t dcount, props_len;
+        uint8_t flags, xlen, rklen;
+        struct wrn_qentry e = {0};
+        struct wrn_msg *m;
+
+        wrn_cursor_init(&c, val, vlen);
+        if (wrn_key_entry_decode(key, klen, &qid, &seq) != 0 || !wrn_get_u64(&c, &msg_id) ||
+            !wrn_get_u8(&c, &flags) || !wrn_get_u32(&c, &dcount) || !wrn_get_u8(&c, &xlen) ||
+            !wrn_get_u8(&c, &rklen) || !wrn_get_u32(&c, &props_len) ||
+            !wrn_get_u64(&c, &body_size))
+            continue;
+        m = wrn_dict_get(loaded, (struct wrn_slice){(const uint8_t *)&msg_id, sizeof(msg_id)});
+        if (m == NULL) {
+            void *data;
+            size_t dlen;
+            wrn_key_message(mkey, msg_id);
+            if (wrn_store_get(P.store, mkey, sizeof(mkey), &data, &dlen) != 1 ||
+                dlen != (size_t)xlen + rklen + props_len + body_size) {
+                wrn_log_warning("queue '%s': message %llu missing from the store, skipped",
+                                q->name, (unsigned long long)msg_id);
+                continue;
+            }
+            m = wrn_msg_new((struct wrn_slice){data, xlen},
+                            (struct wrn_slice){(uint8_t *)data + xlen, rklen},
+                            (struct wrn_slice){(uint8_t *)data + xlen + rklen, props_len},
+                            body_size);
+            memcpy(m->body, (uint8_t *)data + xlen + rklen + props_len, body_size);
+            m->body_filled = body_size;
+            m->delivery_mode = 2;
+            m->store_id = msg_id;
+            wrn_store_free(data);
+            wrn_dict_set(loaded, (struct wrn_slice){(const uint8_t *)&msg_id, sizeof(msg_id)}, m);
+        }
+        if (msg_id >= P.next_msg_id)
+            P.next_msg_id = msg_id + 1;
+        e.msg = wrn_msg_ref(m);
+        e.seq = seq;
+        e.delivery_count = dcount;
+        e.redelivered = flags & 1;
+        e.persisted = true;
+        e.delivered_stored = flags & 1;
+        m->store_refs++;
+        wrn_queue_restore(q, &e);
+    }
+    wrn_store_iter_free(it);
+}
+
+static void
+recover(void)
+{
+    struct wrn_dict *loaded = wrn_dict_new();
+    struct wrn_dict_iter it;
+    struct wrn_slice key;
+    void *value;
+    uint64_t messages = 0, queues = 0;
+
+    for (struct wrn_vhost *v = server.vhosts; v != NULL; v = v->next) {
+        recover_exchanges(v);
+        recover_queues(v);
+        recover_bindings(v);
+        wrn_dict_iter_init(&it, v->queues);
+        while (wrn_dict_iter_next(&it, &key, &value)) {
+            struct wrn_queue *q = value;
+            if (q->store_id == 0)
+                continue;
+            recover_entries(q, loaded);
+            messages += q->ready;
+            queues++;
+        }
+    }
+    /* the queues hold their own references now */
+    wrn_dict_iter_init(&it, loaded);
+    while (wrn_dict_iter_next(&it, &key, &value))
+        wrn_msg_unref(value);
+    wrn_dict_free(loaded);
+    wrn_log_info("recovered %llu durable queues with %llu messages",
+                 (unsigned long long)queues, (unsigned long long)messages);
+}
+
+int
+wrn_persist_open(const char *dir)
+{
+    char err[1024];
+
+    if (wrn_store_open(dir, &P.store, err, sizeof(err)) != 0) {
+        wrn_log_error("%s", err);
+        return -1;
+    }
+    P.gen = 1;
+    P.next_msg_id = 1;
+    P.next_queue_id = 1;
+    P.flush_ev = event_new(server.base, -1, 0, flush_cb, NULL);
+    P.notify_ev = event_new(server.base, wrn_store_notify_fd(P.store), EV_READ | EV_PERSIST,
+                            notify_cb, NULL);
+    event_add(P.notify_ev, NULL);
+    recover();
+    wrn_log_info("data folder %s", dir);
+    return 0;
+}
+
+void
+wrn_persist_close(void)
+{
+    if (P.store == NULL)
+        return;
+    flush_cb(-1, 0, NULL);
+    wrn_store_drain(P.store);
+    wrn_store_reap(P.store, batch_done, NULL);
+    event_free(P.notify_ev);
+    event_free(P.flush_ev);
+    wrn_store_close(P.store);
+    P.store = NULL;
+    wrn_free(P.waiting);
+    P.waiting = NULL;
+    P.nwaiting = P.waiting_cap = 0;
+}

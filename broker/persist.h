@@ -1,0 +1,62 @@
+/*
+ * persist.h - the event loop's side of durability. Definitions (durable
+ * exchanges, queues, bindings) and persistent messages in durable queues go
+ * into one store batch per loop turn; the storage thread commits it with a
+ * single fsync together with whatever else arrived meanwhile, and tells the
+ * loop, which only then confirms those publishes (DESIGN.md §2, §5).
+ */
+#ifndef WRN_PERSIST_H
+#define WRN_PERSIST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct wrn_exchange;
+struct wrn_queue;
+struct wrn_binding;
+struct wrn_qentry;
+struct wrn_channel;
+
+/*
+ * Open the store in dir and recover: definitions first, then every durable
+ * queue's messages in order. Returns 0, or -1 with the reason logged.
+ */
+int wrn_persist_open(const char *dir);
+/* Write what is pending, wait for it, close the store. */
+void wrn_persist_close(void);
+bool wrn_persist_enabled(void);
+
+/* Definitions: store (present) or forget. Non-durable objects are ignored. */
+void wrn_persist_exchange(struct wrn_exchange *x, bool present);
+void wrn_persist_queue(struct wrn_queue *q, bool present);
+void wrn_persist_binding(struct wrn_binding *b, bool present);
+
+/* A message entered q: stored if the message is persistent and q durable. */
+void wrn_persist_enqueue(struct wrn_queue *q, struct wrn_qentry *e);
+/* A stored entry was delivered: remember it, so recovery flags it redelivered. */
+void wrn_persist_delivered(struct wrn_queue *q, struct wrn_qentry *e);
+/* A stored entry left q for good (ack, reject, expiry, purge, delete). */
+void wrn_persist_dequeue(struct wrn_queue *q, struct wrn_qentry *e);
+
+/*
+ * Durability points. Every write goes into the batch of the current
+ * generation; synced() is the newest generation known to be on disk.
+ * writes() counts writes, so a caller can tell whether an operation wrote.
+ */
+uint64_t wrn_persist_generation(void);
+uint64_t wrn_persist_synced(void);
+uint64_t wrn_persist_writes(void);
+/* Ask to be told (wrn_channel_durable) when the current generation is synced. */
+void wrn_persist_wait(struct wrn_channel *ch);
+/* A channel going away must not be told anything any more. */
+void wrn_persist_forget(struct wrn_channel *ch);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WRN_PERSIST_H */
