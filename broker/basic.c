@@ -120,6 +120,7 @@ basic_publish(struct wrn_channel *ch, const struct wrn_basic_publish *m)
         return wrn_conn_raise(ch->conn, ch->id, WRN_ACCESS_REFUSED,
                               "cannot publish to internal exchange '%s' in vhost '%s'", x->name,
                               VHOST(ch)->name);
+    ch->conn->publisher = true;
     memcpy(ch->pub_exchange, m->exchange.p, m->exchange.len);
     ch->pub_exchange_len = (uint8_t)m->exchange.len;
     memcpy(ch->pub_key, m->routing_key.p, m->routing_key.len);

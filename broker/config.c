@@ -26,6 +26,36 @@ wrn_config_defaults(struct wrn_config *c)
     c->channel_max = 2047; /* RabbitMQ's default */
     c->log_level = WRN_LOG_INFO;
     snprintf(c->data_dir, sizeof(c->data_dir), "data");
+    c->memory_relative = 0.4; /* RabbitMQ's default */
+}
+
+/* "1073741824", "1024MB", "1GiB", ... as RabbitMQ reads information units. */
+static int
+parse_bytes(const char *s, uint64_t *out)
+{
+    static const struct {
+        const char *suffix;
+        uint64_t mult;
+    } units[] = {{"", 1},           {"kB", 1000},          {"KB", 1000},
+                 {"MB", 1000000},   {"GB", 1000000000},    {"KiB", 1024},
+                 {"MiB", 1048576},  {"GiB", 1073741824},   {"k", 1024},
+                 {"K", 1024},       {"M", 1048576},        {"G", 1073741824}};
+    char *end;
+    unsigned long long v;
+
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcmp(end, units[i].suffix) == 0) {
+            *out = v * units[i].mult;
+            return 0;
+        }
+    }
+    return -1;
 }
 
 static int
@@ -111,6 +141,15 @@ wrn_config_set(struct wrn_config *c, const char *key, const char *value, char *e
         if ((level = wrn_log_level_parse(value)) < 0)
             goto bad_value;
         c->log_level = level;
+    } else if (strcmp(key, "vm_memory_high_watermark.relative") == 0) {
+        char *end;
+        double d = strtod(value, &end);
+        if (*value == '\0' || *end != '\0' || d <= 0 || d > 1)
+            goto bad_value;
+        c->memory_relative = d;
+    } else if (strcmp(key, "vm_memory_high_watermark.absolute") == 0) {
+        if (parse_bytes(value, &c->memory_absolute) != 0 || c->memory_absolute == 0)
+            goto bad_value;
     } else if (strcmp(key, "data_dir") == 0) {
         if (*value == '\0' || copy_str(c->data_dir, sizeof(c->data_dir), value) != 0)
             goto bad_value;
@@ -210,7 +249,7 @@ usage(FILE *out)
             "Environment: WARREN_CONFIG_FILE names a config file when --config is not given.\n"
             "Flags override the file. Config keys: listeners.tcp.default, default_user,\n"
             "default_pass, default_vhost, heartbeat, frame_max, channel_max, log.level,\n"
-            "data_dir.\n");
+            "data_dir, vm_memory_high_watermark.relative, vm_memory_high_watermark.absolute.\n");
 }
 
 int

@@ -24,6 +24,8 @@ struct wrn_config {
     uint16_t channel_max;    /* channel_max */
     int log_level;           /* log.level / log.console.level */
     char data_dir[1024];     /* data_dir: where the store lives */
+    double memory_relative;  /* vm_memory_high_watermark.relative (of RAM) */
+    uint64_t memory_absolute; /* vm_memory_high_watermark.absolute, bytes; 0: use relative */
     char config_file[1024];
 };
 

@@ -13,6 +13,7 @@
 #include "content.h"
 #include "frame.h"
 #include "log.h"
+#include "memory.h"
 #include "message.h"
 #include "queue.h"
 #include "server.h"
@@ -692,6 +693,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
         evbuffer_drain(in, evbuffer_get_length(in));
         return;
     }
+    if (c->state == WRN_CONN_OPEN && !wrn_memory_may_read(c))
+        return; /* the memory alarm: read again once it clears */
     while (c->state != WRN_CONN_DEAD && !c->discard_input) {
         size_t avail = evbuffer_get_length(in), total;
         uint8_t head[8], type;

@@ -75,6 +75,8 @@ struct wrn_conn {
     bool sent_since_tick;
     bool delivery_paused; /* output above the high watermark */
     bool discard_input;   /* after a framing error, or lingering after close-ok: read and drop */
+    bool publisher;       /* has published: blocked while the memory alarm is on */
+    bool blocked;         /* not read because of the memory alarm */
 
     struct wrn_conn *next, *prev; /* in server.conns */
 };

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "listener.h"
 #include "log.h"
+#include "memory.h"
 #include "persist.h"
 #include "server.h"
 
@@ -13,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static void
 stop_cb(evutil_socket_t sig, short what, void *arg)
@@ -42,6 +44,13 @@ main(int argc, char **argv)
         return 1;
     }
     wrn_server_init(base);
+    wrn_memory_set_budget(server.cfg.memory_absolute
+                              ? server.cfg.memory_absolute
+                              : (uint64_t)((double)sysconf(_SC_PHYS_PAGES) *
+                                           (double)sysconf(_SC_PAGE_SIZE) *
+                                           server.cfg.memory_relative));
+    wrn_log_info("memory budget for messages: %llu bytes",
+                 (unsigned long long)wrn_memory_budget());
     if (wrn_persist_open(server.cfg.data_dir) != 0) {
         wrn_server_fini();
         event_base_free(base);

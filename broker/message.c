@@ -5,7 +5,22 @@
 
 #include "alloc.h"
 #include "log.h"
+#include "memory.h"
 #include "methods.h"
+
+static uint64_t bytes_in_use;
+
+uint64_t
+wrn_msg_bytes(void)
+{
+    return bytes_in_use;
+}
+
+static size_t
+alloc_size(const struct wrn_msg *m)
+{
+    return sizeof(*m) + m->exchange_len + m->routing_key_len + m->props_len + m->body_size;
+}
 
 struct wrn_msg *
 wrn_msg_new(struct wrn_slice exchange, struct wrn_slice routing_key, struct wrn_slice props,
@@ -38,6 +53,8 @@ wrn_msg_new(struct wrn_slice exchange, struct wrn_slice routing_key, struct wrn_
     m->store_refs = 0;
     m->bcc = NULL;
     m->bcc_len = 0;
+    bytes_in_use += alloc_size(m);
+    wrn_memory_check();
     return m;
 }
 
@@ -46,8 +63,10 @@ wrn_msg_unref(struct wrn_msg *m)
 {
     WRN_ASSERT(m->refs > 0);
     if (--m->refs == 0) {
+        bytes_in_use -= alloc_size(m);
         wrn_free(m->bcc);
         wrn_free(m);
+        wrn_memory_check();
     }
 }
 

@@ -71,6 +71,9 @@ wrn_msg_props(const struct wrn_msg *m)
     return s;
 }
 
+/* Bytes held by live messages: what the memory budget (memory.c) watches. */
+uint64_t wrn_msg_bytes(void);
+
 /* The headers table of the message (contents), or an empty slice. */
 struct wrn_slice wrn_msg_headers(const struct wrn_msg *m);
 

@@ -55,12 +55,13 @@ class Broker:
         self.starts = 0
         self.logs = []
         self.connections = []
+        self.extra_args = []
 
     def argv(self, port=None):
         argv = [WARREN_BIN, "--port", str(port or self.port), "--bind", "127.0.0.1"]
         if not NO_DATA_DIR:
             argv += ["--data-dir", self.data_dir]
-        return argv
+        return argv + self.extra_args
 
     def _log_path(self):
         self.starts += 1
