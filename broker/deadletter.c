@@ -346,6 +346,7 @@ wrn_deadletter(struct wrn_queue *q, struct wrn_msg *msg, enum wrn_dl_reason reas
     wrn_msg_unref(msg);
     if (dead == NULL)
         return;
+    keys[0] = wrn_msg_routing_key(dead); /* msg, which the key pointed into, may be gone */
     if (wrn_basic_properties_decode(dead->props, dead->props_len, &bp) == WRN_OK &&
         (bp.flags & WRN_BASIC_HEADERS_FLAG))
         headers = bp.headers;

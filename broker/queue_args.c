@@ -69,6 +69,9 @@ struct ctx {
     size_t errlen;
 };
 
+static bool invalid(struct ctx *c, const char *arg, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static bool
 invalid(struct ctx *c, const char *arg, const char *fmt, ...)
 {
@@ -107,10 +110,14 @@ get_int(struct ctx *c, struct wrn_slice args, const char *key, enum bound bound,
     return true;
 }
 
-/* A string argument that must be one of a list (NULL-terminated); returns its index. */
+/*
+ * A string argument that must be one of a list (NULL-terminated); returns
+ * its index. Other strings are refused as RabbitMQ words it: "unsupported
+ * queue <what> '<value>'", or plain bad_value when what is NULL.
+ */
 static bool
 get_choice(struct ctx *c, struct wrn_slice args, const char *key, const char *const *choices,
-           const char *bad_value, int *out)
+           const char *what, const char *bad_value, int *out)
 {
     struct wrn_field f;
 
@@ -124,7 +131,9 @@ get_choice(struct ctx *c, struct wrn_slice args, const char *key, const char *co
             return true;
         }
     }
-    return invalid(c, key, bad_value, WRN_SLICE_ARG(f.v.s));
+    if (what == NULL)
+        return invalid(c, key, "%s", bad_value);
+    return invalid(c, key, "\"unsupported queue %s '%.*s'\"", what, WRN_SLICE_ARG(f.v.s));
 }
 
 bool
@@ -149,8 +158,7 @@ wrn_queue_args_parse(struct wrn_slice args, bool durable, bool exclusive, bool a
     qa->delivery_limit = -1;
     qa->overflow = WRN_OVERFLOW_DROP_HEAD;
 
-    if (!get_choice(&c, args, "x-queue-type", types, "\"unsupported queue type '%.*s'\"",
-                    &choice))
+    if (!get_choice(&c, args, "x-queue-type", types, "type", NULL, &choice))
         return false;
     qa->quorum = choice == 1;
     if (qa->quorum) {
@@ -192,11 +200,10 @@ wrn_queue_args_parse(struct wrn_slice args, bool durable, bool exclusive, bool a
         prio >= 0)
         qa->delivery_limit = prio;
     choice = 0;
-    if (!get_choice(&c, args, "x-overflow", overflows, "invalid_overflow%.0s", &choice))
+    if (!get_choice(&c, args, "x-overflow", overflows, NULL, "invalid_overflow", &choice))
         return false;
     qa->overflow = (enum wrn_overflow)choice;
-    if (!get_choice(&c, args, "x-queue-mode", modes, "\"unsupported queue mode '%.*s'\"",
-                    &choice))
+    if (!get_choice(&c, args, "x-queue-mode", modes, "mode", NULL, &choice))
         return false;
     if (wrn_table_get(args, "x-single-active-consumer", &f)) {
         if (f.type != 't')
