@@ -56,6 +56,7 @@ class Broker:
         self.logs = []
         self.connections = []
         self.extra_args = []
+        self.extra_env = {}
 
     def argv(self, port=None):
         argv = [WARREN_BIN, "--port", str(port or self.port), "--bind", "127.0.0.1"]
@@ -77,7 +78,7 @@ class Broker:
             # (if --data-dir were ignored) never lands in the source tree.
             self.stopped_by_us = False
             self.proc = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT,
-                                         cwd=self.log_dir)
+                                         cwd=self.log_dir, env=dict(os.environ, **self.extra_env))
         deadline = time.monotonic() + START_TIMEOUT
         while not port_open(self.port):
             if self.proc.poll() is not None:
