@@ -265,8 +265,13 @@ wrn_config_from_args(struct wrn_config *c, int argc, char **argv)
             usage(stdout);
             return 1;
         }
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "--config") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "warren: --config needs a file name (see --help)\n");
+                return -1;
+            }
             config_path = argv[++i];
+        }
     }
     if (config_path != NULL && *config_path != '\0' &&
         wrn_config_load_file(c, config_path, err, sizeof(err)) != 0) {
