@@ -23,6 +23,7 @@
 #include "keys.h"
 #include "log.h"
 #include "message.h"
+#include "methods.h"
 #include "queue.h"
 #include "queue_args.h"
 #include "server.h"
@@ -490,6 +491,25 @@ recover_bindings(struct wrn_vhost *v)
     wrn_store_iter_free(it);
 }
 
+/* What routing and queues read from the properties: priority and expiration. */
+static void
+restore_properties(struct wrn_msg *m)
+{
+    struct wrn_basic_properties bp;
+    int64_t ms = 0;
+
+    if (wrn_basic_properties_decode(m->props, m->props_len, &bp) != WRN_OK)
+        return;
+    if (bp.flags & WRN_BASIC_PRIORITY_FLAG)
+        m->priority = bp.priority;
+    if (bp.flags & WRN_BASIC_EXPIRATION_FLAG) {
+        for (uint32_t i = 0; i < bp.expiration.len; i++)
+            if (bp.expiration.p[i] >= '0' && bp.expiration.p[i] <= '9')
+                ms = ms * 10 + (bp.expiration.p[i] - '0');
+        m->expiration = ms;
+    }
+}
+
 /* Load one queue's entries in order; bodies shared between queues are loaded once. */
 static void
 recover_entries(struct wrn_queue *q, struct wrn_dict *loaded)
@@ -534,6 +554,7 @@ recover_entries(struct wrn_queue *q, struct wrn_dict *loaded)
             m->body_filled = body_size;
             m->delivery_mode = 2;
             m->store_id = msg_id;
+            restore_properties(m);
             wrn_store_free(data);
             wrn_dict_set(loaded, (struct wrn_slice){(const uint8_t *)&msg_id, sizeof(msg_id)}, m);
         }

@@ -406,12 +406,21 @@ wrn_queue_reject(struct wrn_queue *q, struct wrn_qentry *e)
     wrn_deadletter(q, e->msg, WRN_DL_REJECTED);
 }
 
+/*
+ * A recovered entry: in place by sequence, no dispatch, no limits. TTLs
+ * count again from the restart (the store keeps no deadlines).
+ */
 void
 wrn_queue_restore(struct wrn_queue *q, const struct wrn_qentry *e)
 {
-    add_entry(q, e);
-    if (e->seq >= q->next_seq)
-        q->next_seq = e->seq + 1;
+    struct wrn_qentry r = *e;
+
+    r.expires_at = expiry_of(q, r.msg, wrn_now_ms());
+    add_entry(q, &r);
+    if (r.seq >= q->next_seq)
+        q->next_seq = r.seq + 1;
+    if (r.expires_at)
+        arm_ttl_timer(q);
 }
 
 bool

@@ -219,6 +219,33 @@ def test_persistent_messages_survive_byte_identical(broker, sig, names, raw_cont
             "message %d: property bytes differ" % i
 
 
+def test_priorities_and_ttls_survive(broker, sig, names):
+    pq, tq, dlq = names("prio"), names("ttl"), names("dlq")
+    ch = broker.channel(confirm=True)
+    ch.queue_declare(pq, durable=True, arguments={"x-max-priority": 10})
+    ch.queue_declare(dlq, durable=True)
+    ch.queue_declare(tq, durable=True, arguments={
+        "x-message-ttl": 300, "x-dead-letter-exchange": "",
+        "x-dead-letter-routing-key": dlq})
+    for prio in (1, 9, 5, 0, 9):
+        publish_confirmed(ch, pq, b"p%d" % prio,
+                          pika.BasicProperties(delivery_mode=2, priority=prio))
+    publish_confirmed(ch, tq, b"expires", PERSISTENT)
+
+    broker.restart(sig)
+
+    ch = broker.channel()
+    # priority order, FIFO within a priority, as before the restart
+    assert bodies(get_all(ch, pq)) == [b"p9", b"p9", b"p5", b"p1", b"p0"]
+    # the queue's TTL still applies after the restart: the message is dead-lettered
+    deadline = time.monotonic() + 5
+    while (time.monotonic() < deadline and
+           ch.queue_declare(dlq, passive=True).method.message_count == 0):
+        time.sleep(0.05)
+    got = get_all(ch, dlq)
+    assert bodies(got) == [b"expires"]
+
+
 def test_transient_messages_do_not_survive(broker, sig, names):
     dq, nq = names("durable"), names("transient")
     ch = broker.channel(confirm=True)
