@@ -20,7 +20,7 @@ usage: run-scenarios.sh [options]
   --only LIST          scenarios to run, e.g. S1,S2,S4,P1,D1 (default: all)
   --backlog N          S6 backlog (default 200000; issue 6 asks for 1000000)
   --connections N      S7 connection count (default 10000)
-  --persistent-warren  run S3 and S6 against Warren too (it has no persistence yet: n/a)
+  --no-persistent-warren  skip S3 and S6 against Warren
   --out FILE           append the RESULT lines here (default: a temp file, path printed)
   env WARREN_PID / RABBIT_PID: broker pids for CPU and RSS (default: found with ss)
 EOF
@@ -34,7 +34,7 @@ SECS=${SCENARIO_SECONDS:-5}
 ONLY=
 BACKLOG=200000
 CONNS=10000
-PERSIST_WARREN=0
+PERSIST_WARREN=1
 OUT=
 
 while [ $# -gt 0 ]; do
@@ -47,7 +47,7 @@ while [ $# -gt 0 ]; do
     --only) ONLY=$2; shift 2 ;;
     --backlog) BACKLOG=$2; shift 2 ;;
     --connections) CONNS=$2; shift 2 ;;
-    --persistent-warren) PERSIST_WARREN=1; shift ;;
+    --no-persistent-warren) PERSIST_WARREN=0; shift ;;
     --out) OUT=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "run-scenarios.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -273,7 +273,7 @@ done
 echo
 echo "W ahead: Warren / RabbitMQ for rates, RabbitMQ / Warren for latency and memory (above 1 = Warren ahead)."
 echo "W cpu, R cpu: the broker's CPU over the run (100% = one core); tool: warren-perf's own, in the Warren run."
-echo "n/a: Warren has no persistence yet (--persistent-warren runs it anyway). Raw RESULT lines: $OUT"
+echo "Raw RESULT lines: $OUT"
 errors=$(grep -h '"ok":false' "$OUT" 2>/dev/null | sed 's/^\([a-z]*\) \([A-Z0-9a-z]*\) .*"error":"\([^"]*\)".*/  \2 \1: \3/' | sort -u)
 if [ -n "$errors" ]; then
     echo "errors:"
