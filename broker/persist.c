@@ -380,33 +380,54 @@ wrn_persist_dequeue(struct wrn_queue *q, struct wrn_qentry *e)
 
 /* ---- recovery ------------------------------------------------------------- */
 
+/* The records of one tag in one vhost, in key order. */
+static struct wrn_store_iter *
+scoped_iter(struct wrn_vhost *v, uint8_t tag)
+{
+    uint8_t lo[600], hi[600];
+    size_t lolen, hilen;
+
+    /* the store copies the bounds */
+    wrn_key_scoped_range(lo, &lolen, hi, &hilen, sizeof(lo), tag, v->name, strlen(v->name));
+    return wrn_store_iter_new(P.store, lo, lolen, hi, hilen);
+}
+
+/* The next record of it: its name (from the key) and a cursor over its value. */
+static bool
+next_scoped(struct wrn_store_iter *it, uint8_t tag, struct wrn_slice *name,
+            struct wrn_cursor *val)
+{
+    const void *key, *value;
+    const uint8_t *vname, *n;
+    size_t klen, vlen, vnlen, nlen;
+
+    while (wrn_store_iter_next(it, &key, &klen, &value, &vlen) == 1) {
+        if (wrn_key_scoped_decode(key, klen, tag, &vname, &vnlen, &n, &nlen) != 0)
+            continue;
+        *name = (struct wrn_slice){n, (uint32_t)nlen};
+        wrn_cursor_init(val, value, vlen);
+        return true;
+    }
+    return false;
+}
+
 static void
 recover_exchanges(struct wrn_vhost *v)
 {
-    uint8_t lo[600], hi[600];
-    size_t lolen, hilen, klen, vlen, nlen, vnlen;
-    const void *key, *val;
-    const uint8_t *vname, *name;
-    struct wrn_store_iter *it;
+    struct wrn_store_iter *it = scoped_iter(v, WRN_KEY_EXCHANGE);
+    struct wrn_slice name, args;
     struct wrn_cursor c;
+    uint8_t version, type, flags;
 
-    wrn_key_scoped_range(lo, &lolen, hi, &hilen, sizeof(lo), WRN_KEY_EXCHANGE, v->name,
-                         strlen(v->name));
-    it = wrn_store_iter_new(P.store, lo, lolen, hi, hilen);
-    while (wrn_store_iter_next(it, &key, &klen, &val, &vlen) == 1) {
-        uint8_t version, type, flags;
-        struct wrn_slice args;
-        if (wrn_key_scoped_decode(key, klen, WRN_KEY_EXCHANGE, &vname, &vnlen, &name, &nlen) != 0)
-            continue;
-        wrn_cursor_init(&c, val, vlen);
+    while (next_scoped(it, WRN_KEY_EXCHANGE, &name, &c)) {
         if (!wrn_get_u8(&c, &version) || version != RECORD_VERSION || !wrn_get_u8(&c, &type) ||
             type > WRN_EXCHANGE_HEADERS || !wrn_get_u8(&c, &flags) || !wrn_get_longstr(&c, &args)) {
             wrn_log_warning("skipping unreadable exchange record");
             continue;
         }
-        if (wrn_vhost_exchange(v, (struct wrn_slice){name, (uint32_t)nlen}) == NULL)
-            wrn_exchange_new(v, (struct wrn_slice){name, (uint32_t)nlen},
-                             (enum wrn_exchange_type)type, true, flags & 2, flags & 4, args);
+        if (wrn_vhost_exchange(v, name) == NULL)
+            wrn_exchange_new(v, name, (enum wrn_exchange_type)type, true, flags & 2, flags & 4,
+                             args);
     }
     wrn_store_iter_free(it);
 }
@@ -414,28 +435,16 @@ recover_exchanges(struct wrn_vhost *v)
 static void
 recover_queues(struct wrn_vhost *v)
 {
-    uint8_t lo[600], hi[600];
-    size_t lolen, hilen, klen, vlen, nlen, vnlen;
-    const void *key, *val;
-    const uint8_t *vname, *name;
-    struct wrn_store_iter *it;
+    struct wrn_store_iter *it = scoped_iter(v, WRN_KEY_QUEUE);
+    struct wrn_slice qname, args;
+    struct wrn_queue_args qa;
     struct wrn_cursor c;
+    uint8_t version, flags;
+    uint64_t id;
+    char err[256];
 
-    wrn_key_scoped_range(lo, &lolen, hi, &hilen, sizeof(lo), WRN_KEY_QUEUE, v->name,
-                         strlen(v->name));
-    it = wrn_store_iter_new(P.store, lo, lolen, hi, hilen);
-    while (wrn_store_iter_next(it, &key, &klen, &val, &vlen) == 1) {
-        uint8_t version, flags;
-        uint64_t id;
-        struct wrn_slice args, qname;
-        struct wrn_queue_args qa;
+    while (next_scoped(it, WRN_KEY_QUEUE, &qname, &c)) {
         struct wrn_queue *q;
-        char err[256];
-
-        if (wrn_key_scoped_decode(key, klen, WRN_KEY_QUEUE, &vname, &vnlen, &name, &nlen) != 0)
-            continue;
-        wrn_cursor_init(&c, val, vlen);
-        qname = (struct wrn_slice){name, (uint32_t)nlen};
         if (!wrn_get_u8(&c, &version) || version != RECORD_VERSION || !wrn_get_u64(&c, &id) ||
             !wrn_get_u8(&c, &flags) || !wrn_get_longstr(&c, &args) ||
             !wrn_queue_args_parse(args, true, false, flags & 1, qname, v->name, &qa, err,
@@ -454,25 +463,17 @@ recover_queues(struct wrn_vhost *v)
 static void
 recover_bindings(struct wrn_vhost *v)
 {
-    uint8_t lo[600], hi[600];
-    size_t lolen, hilen, klen, vlen, nlen, vnlen;
-    const void *key, *val;
-    const uint8_t *vname, *name;
-    struct wrn_store_iter *it;
-    struct wrn_cursor c;
+    struct wrn_store_iter *it = scoped_iter(v, WRN_KEY_BINDING);
+    struct wrn_slice name, src, dest, rk, args;
+    struct wrn_cursor c, val;
+    uint8_t kind;
 
-    wrn_key_scoped_range(lo, &lolen, hi, &hilen, sizeof(lo), WRN_KEY_BINDING, v->name,
-                         strlen(v->name));
-    it = wrn_store_iter_new(P.store, lo, lolen, hi, hilen);
-    while (wrn_store_iter_next(it, &key, &klen, &val, &vlen) == 1) {
-        struct wrn_slice src, dest, rk, args;
-        uint8_t kind;
+    while (next_scoped(it, WRN_KEY_BINDING, &name, &val)) {
         struct wrn_exchange *sx, *dx = NULL;
         struct wrn_queue *dq = NULL;
 
-        if (wrn_key_scoped_decode(key, klen, WRN_KEY_BINDING, &vname, &vnlen, &name, &nlen) != 0)
-            continue;
-        wrn_cursor_init(&c, name, nlen);
+        /* the binding is all in the key's name part; the value is empty */
+        wrn_cursor_init(&c, name.p, name.len);
         if (!wrn_get_shortstr(&c, &src) || !wrn_get_u8(&c, &kind) ||
             !wrn_get_shortstr(&c, &dest) || !wrn_get_shortstr(&c, &rk))
             continue;
