@@ -828,7 +828,9 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
         evbuffer_add(bufferevent_get_output(c->bev), wrn_heartbeat_frame, 8);
     }
     c->sent_since_tick = false;
-    if (c->received_since_tick) {
+    /* a connection we stopped reading (memory alarm) cannot be heard: like
+     * RabbitMQ, do not count that silence against it */
+    if (c->received_since_tick || c->blocked) {
         c->ticks_silent = 0;
     } else if (++c->ticks_silent >= 4) {
         wrn_log(WRN_LOG_WARNING, c->who, "missed heartbeats from client, timeout: %us",
