@@ -35,6 +35,9 @@
 /* Delivery to a connection pauses above HIGH bytes of unsent output and resumes below LOW. */
 #define OUTPUT_HIGH_WATERMARK (4u << 20)
 #define OUTPUT_LOW_WATERMARK (1u << 20)
+/* Above this much unsent output the peer is not read either: whatever it sends
+ * (mandatory publishes that come back, say) would only add to the pile. */
+#define OUTPUT_READ_LIMIT (16u << 20)
 #define HANDSHAKE_TIMEOUT_SEC 10
 #define CLOSE_OK_TIMEOUT_SEC 5
 /* Bodies at least this large are attached by reference instead of copied. */
@@ -139,6 +142,10 @@ note_output(struct wrn_conn *c)
     if (!c->delivery_paused && evbuffer_get_length(out) > OUTPUT_HIGH_WATERMARK) {
         c->delivery_paused = true;
         bufferevent_setwatermark(c->bev, EV_WRITE, OUTPUT_LOW_WATERMARK, 0);
+    }
+    if (!c->input_paused && evbuffer_get_length(out) > OUTPUT_READ_LIMIT) {
+        c->input_paused = true;
+        bufferevent_disable(c->bev, EV_READ);
     }
 }
 
@@ -771,6 +778,13 @@ conn_write_cb(struct bufferevent *bev, void *arg)
     if (c->delivery_paused && evbuffer_get_length(out) <= OUTPUT_LOW_WATERMARK) {
         c->delivery_paused = false;
         bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+        if (c->input_paused) {
+            c->input_paused = false;
+            if (!c->blocked) {
+                bufferevent_enable(bev, EV_READ);
+                bufferevent_trigger(bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+            }
+        }
         /* Let every queue this connection consumes from deliver again. */
         for (uint32_t i = 1; i < c->nchannel_slots; i++) {
             struct wrn_channel *ch = c->channels[i];
@@ -828,9 +842,9 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
         evbuffer_add(bufferevent_get_output(c->bev), wrn_heartbeat_frame, 8);
     }
     c->sent_since_tick = false;
-    /* a connection we stopped reading (memory alarm) cannot be heard: like
-     * RabbitMQ, do not count that silence against it */
-    if (c->received_since_tick || c->blocked) {
+    /* a connection we stopped reading (memory alarm, or its own unread output)
+     * cannot be heard: like RabbitMQ, do not count that silence against it */
+    if (c->received_since_tick || c->blocked || c->input_paused) {
         c->ticks_silent = 0;
     } else if (++c->ticks_silent >= 4) {
         wrn_log(WRN_LOG_WARNING, c->who, "missed heartbeats from client, timeout: %us",

@@ -77,6 +77,7 @@ struct wrn_conn {
     bool discard_input;   /* after a framing error, or lingering after close-ok: read and drop */
     bool publisher;       /* has published: blocked while the memory alarm is on */
     bool blocked;         /* not read because of the memory alarm */
+    bool input_paused;    /* not read until its unsent output drains */
 
     struct wrn_conn *next, *prev; /* in server.conns */
 };

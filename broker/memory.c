@@ -68,7 +68,7 @@ wrn_memory_check(void)
                 continue;
             c->blocked = false;
             send_blocked(c, false);
-            if (c->state != WRN_CONN_DEAD) {
+            if (c->state != WRN_CONN_DEAD && !c->input_paused) {
                 bufferevent_enable(c->bev, EV_READ);
                 /* input that arrived while blocked is waiting in the buffer */
                 bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);

@@ -1,6 +1,7 @@
 """A consumer that never reads must not stall the broker (case 11)."""
 import os
 import socket
+import time
 
 import amqp_wire as w
 
@@ -45,3 +46,51 @@ def test_consumer_that_never_reads():
         w.close_connection(publisher)
     finally:
         publisher.close()
+
+
+def broker_rss():
+    """The broker's resident memory in bytes, when the launcher told us its pid."""
+    pid = os.environ.get("WARREN_PID")
+    if not pid:
+        return None
+    with open("/proc/%s/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
+def test_publisher_that_never_reads_its_returns():
+    # Every mandatory publish comes back as a 1 MiB basic.return that this
+    # client never reads. The broker must stop reading it rather than pile up
+    # returns without bound, and keep serving everyone else.
+    sock = w.connect(rcvbuf=4096)
+    try:
+        frame_max = w.handshake(sock)["frame_max"] or 131072
+        w.open_channel(sock, 1)
+        sock.setblocking(False)
+        body = b"r" * MESSAGE
+        frames = w.publish_frames(1, "", w.unique("nowhere"), body, frame_max=frame_max,
+                                  mandatory=True)
+        sent, deadline = 0, time.monotonic() + 8
+        pending = memoryview(frames)
+        while sent < 400 and time.monotonic() < deadline:
+            try:
+                n = sock.send(pending)
+            except BlockingIOError:
+                time.sleep(0.01)
+                continue
+            pending = pending[n:]
+            if not pending:
+                sent += 1
+                pending = memoryview(frames)
+        rss = broker_rss()
+        if rss is not None:
+            # 400 MiB of returns would have been queued without a limit
+            assert rss < 200 * MESSAGE, "broker RSS %d after %d unread returns" % (rss, sent)
+        w.assert_broker_serves()
+    finally:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                        b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        sock.close()
+    w.assert_broker_serves()
