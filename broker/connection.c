@@ -183,6 +183,7 @@ wrn_conn_send_content(struct wrn_conn *c, uint16_t channel, const struct wrn_met
 
     if (c->state == WRN_CONN_DEAD)
         return;
+    WRN_ASSERT(!wrn_msg_paged(msg));
     n = wrn_frame_encode_method(channel, m, buf, sizeof(buf));
     WRN_ASSERT(n > 0);
     evbuffer_add(out, buf, (size_t)n);

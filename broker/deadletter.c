@@ -14,6 +14,7 @@
 #include "log.h"
 #include "message.h"
 #include "methods.h"
+#include "persist.h"
 #include "queue.h"
 #include "table.h"
 #include "vhost.h"
@@ -336,7 +337,8 @@ wrn_deadletter(struct wrn_queue *q, struct wrn_msg *msg, enum wrn_dl_reason reas
     struct wrn_table_iter it;
     uint32_t nkeys = 0;
 
-    if (!q->qa.has_dlx || (dlx = wrn_vhost_exchange(q->vhost, q->qa.dlx)) == NULL) {
+    if (!q->qa.has_dlx || (dlx = wrn_vhost_exchange(q->vhost, q->qa.dlx)) == NULL ||
+        !wrn_persist_load(msg)) {
         wrn_msg_unref(msg);
         return;
     }

@@ -30,7 +30,9 @@ struct wrn_msg {
     uint64_t store_id;   /* id of its stored body, 0 if not stored */
     uint32_t store_refs; /* stored queue entries that reference the body */
     uint8_t *props; /* points into data */
-    uint8_t *body;  /* points into data */
+    uint8_t *body;  /* points into data, or its own allocation (body_apart), or NULL
+                     * while paged out to the store */
+    bool body_apart;
     uint8_t data[]; /* exchange, routing key, props, body */
 };
 
@@ -69,6 +71,20 @@ wrn_msg_props(const struct wrn_msg *m)
 {
     struct wrn_slice s = {m->props, m->props_len};
     return s;
+}
+
+/*
+ * A message whose body stays in the store (recovery, paging): header and
+ * properties in memory, body NULL until wrn_msg_set_body(). One ref.
+ */
+struct wrn_msg *wrn_msg_new_paged(struct wrn_slice exchange, struct wrn_slice routing_key,
+                                  struct wrn_slice props, uint64_t body_size);
+/* Give a paged message its body back: len bytes at p are copied. */
+void wrn_msg_set_body(struct wrn_msg *m, const void *p, size_t len);
+static inline bool
+wrn_msg_paged(const struct wrn_msg *m)
+{
+    return m->body == NULL && m->body_size > 0;
 }
 
 /* Bytes held by live messages: what the memory budget (memory.c) watches. */

@@ -22,6 +22,7 @@
 #include "exchange.h"
 #include "keys.h"
 #include "log.h"
+#include "memory.h"
 #include "message.h"
 #include "methods.h"
 #include "queue.h"
@@ -48,6 +49,7 @@ static struct {
     struct wrn_store *store;
     struct event *notify_ev; /* the store's eventfd */
     struct event *flush_ev;  /* submits the current batch after this loop turn */
+    struct event *pager_ev;  /* pages bodies out under memory pressure */
     struct wrn_store_batch *batch;
     struct pending *pending; /* goes with batch */
     uint64_t gen;            /* generation of the batch being filled */
@@ -378,6 +380,78 @@ wrn_persist_dequeue(struct wrn_queue *q, struct wrn_qentry *e)
     }
 }
 
+/* ---- paging --------------------------------------------------------------- */
+
+struct wrn_msg *
+wrn_persist_page_out(struct wrn_msg *m)
+{
+    struct wrn_msg *stub;
+
+    /* only a body already on disk, in a message no one else holds (no delivery
+     * in flight, no pending batch), can leave memory */
+    if (P.store == NULL || m->refs != 1 || m->store_id == 0 || m->body == NULL ||
+        m->body_apart || m->body_size < 256)
+        return m;
+    stub = wrn_msg_new_paged(wrn_msg_exchange(m), wrn_msg_routing_key(m), wrn_msg_props(m),
+                             m->body_size);
+    stub->delivery_mode = m->delivery_mode;
+    stub->priority = m->priority;
+    stub->expiration = m->expiration;
+    stub->cc_bcc = m->cc_bcc;
+    stub->store_id = m->store_id;
+    stub->store_refs = m->store_refs;
+    stub->bcc = m->bcc;
+    stub->bcc_len = m->bcc_len;
+    m->bcc = NULL;
+    wrn_msg_unref(m);
+    return stub;
+}
+
+bool
+wrn_persist_load(struct wrn_msg *m)
+{
+    uint8_t key[WRN_KEY_MESSAGE_LEN];
+    size_t head = (size_t)m->exchange_len + m->routing_key_len + m->props_len, len;
+    void *data;
+
+    if (!wrn_msg_paged(m))
+        return true;
+    wrn_key_message(key, m->store_id);
+    if (P.store == NULL || wrn_store_get(P.store, key, sizeof(key), &data, &len) != 1 ||
+        len != head + m->body_size) {
+        wrn_log_error("message %llu: body missing from the store",
+                      (unsigned long long)m->store_id);
+        return false;
+    }
+    wrn_msg_set_body(m, (uint8_t *)data + head, m->body_size);
+    wrn_store_free(data);
+    return true;
+}
+
+/*
+ * Over half the memory budget, the pager drops stored bodies from memory,
+ * newest first (they will be wanted last), until under 40%.
+ */
+static void
+pager_cb(evutil_socket_t fd, short what, void *arg)
+{
+    uint64_t budget = wrn_memory_budget(), goal = budget / 10 * 4;
+    struct wrn_dict_iter it;
+    struct wrn_slice key;
+    void *value;
+
+    (void)fd;
+    (void)what;
+    (void)arg;
+    if (budget == 0 || wrn_msg_bytes() <= budget / 2)
+        return;
+    for (struct wrn_vhost *v = server.vhosts; v != NULL && wrn_msg_bytes() > goal; v = v->next) {
+        wrn_dict_iter_init(&it, v->queues);
+        while (wrn_msg_bytes() > goal && wrn_dict_iter_next(&it, &key, &value))
+            wrn_queue_page_out(value, goal);
+    }
+}
+
 /* ---- recovery ------------------------------------------------------------- */
 
 /* The records of one tag in one vhost, in key order. */
@@ -547,12 +621,11 @@ recover_entries(struct wrn_queue *q, struct wrn_dict *loaded)
                                 q->name, (unsigned long long)msg_id);
                 continue;
             }
-            m = wrn_msg_new((struct wrn_slice){data, xlen},
-                            (struct wrn_slice){(uint8_t *)data + xlen, rklen},
-                            (struct wrn_slice){(uint8_t *)data + xlen + rklen, props_len},
-                            body_size);
-            memcpy(m->body, (uint8_t *)data + xlen + rklen + props_len, body_size);
-            m->body_filled = body_size;
+            /* the body stays on disk until a consumer wants it */
+            m = wrn_msg_new_paged((struct wrn_slice){data, xlen},
+                                  (struct wrn_slice){(uint8_t *)data + xlen, rklen},
+                                  (struct wrn_slice){(uint8_t *)data + xlen + rklen, props_len},
+                                  body_size);
             m->delivery_mode = 2;
             m->store_id = msg_id;
             restore_properties(m);
@@ -621,6 +694,8 @@ wrn_persist_open(const char *dir)
     P.notify_ev = event_new(server.base, wrn_store_notify_fd(P.store), EV_READ | EV_PERSIST,
                             notify_cb, NULL);
     event_add(P.notify_ev, NULL);
+    P.pager_ev = event_new(server.base, -1, EV_PERSIST, pager_cb, NULL);
+    event_add(P.pager_ev, &(struct timeval){0, 50000});
     recover();
     wrn_log_info("data folder %s", dir);
     return 0;
@@ -636,6 +711,7 @@ wrn_persist_close(void)
     wrn_store_reap(P.store, batch_done, NULL);
     event_free(P.notify_ev);
     event_free(P.flush_ev);
+    event_free(P.pager_ev);
     wrn_store_close(P.store);
     P.store = NULL;
     wrn_free(P.waiting);

@@ -43,6 +43,15 @@ void wrn_persist_delivered(struct wrn_queue *q, struct wrn_qentry *e);
 void wrn_persist_dequeue(struct wrn_queue *q, struct wrn_qentry *e);
 
 /*
+ * Paging. A message whose body is in the store can drop it from memory:
+ * page_out returns a bodiless stand-in for a message only its caller holds
+ * (or the message itself, unchanged, when it cannot be paged); load reads a
+ * paged body back (false if the store cannot give it).
+ */
+struct wrn_msg *wrn_persist_page_out(struct wrn_msg *m);
+bool wrn_persist_load(struct wrn_msg *m);
+
+/*
  * Durability points. Every write goes into the batch of the current
  * generation; synced() is the newest generation known to be on disk.
  * writes() counts writes, so a caller can tell whether an operation wrote.

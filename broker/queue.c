@@ -194,8 +194,14 @@ take_front(struct wrn_queue *q, unsigned l, struct wrn_qentry *out)
     q->ready_bytes -= out->msg->body_size;
 }
 
+/*
+ * Take the next message, its body read back from the store if it was paged
+ * out. A body the store cannot give back is an error logged once; that
+ * message is dropped rather than delivered empty.
+ */
+/* Take the next message as it is (a paged body stays in the store). */
 static bool
-pop_head(struct wrn_queue *q, struct wrn_qentry *out)
+take_head(struct wrn_queue *q, struct wrn_qentry *out)
 {
     int l = top_level(q);
 
@@ -203,6 +209,47 @@ pop_head(struct wrn_queue *q, struct wrn_qentry *out)
         return false;
     take_front(q, (unsigned)l, out);
     return true;
+}
+
+static bool
+pop_head(struct wrn_queue *q, struct wrn_qentry *out)
+{
+    int l;
+
+    while ((l = top_level(q)) >= 0) {
+        take_front(q, (unsigned)l, out);
+        if (wrn_persist_load(out->msg))
+            return true;
+        wrn_persist_dequeue(q, out);
+        wrn_msg_unref(out->msg);
+    }
+    return false;
+}
+
+void
+wrn_queue_page_out(struct wrn_queue *q, uint64_t goal)
+{
+    for (int l = top_level(q); l >= 0 && wrn_msg_bytes() > goal; l--) {
+        struct wrn_qlevel *lv = &q->levels[l];
+        for (uint32_t i = lv->count; i-- > 0 && wrn_msg_bytes() > goal;) {
+            struct wrn_qentry *e = level_at(lv, i);
+            e->msg = wrn_persist_page_out(e->msg);
+        }
+    }
+}
+
+/*
+ * An entry leaves q for good and is dead-lettered (or dropped) for reason.
+ * A paged body is read back first, while the store still has it: leaving
+ * the queue may delete it there.
+ */
+static void
+retire(struct wrn_queue *q, struct wrn_qentry *e, enum wrn_dl_reason reason)
+{
+    if (q->qa.has_dlx)
+        wrn_persist_load(e->msg);
+    wrn_persist_dequeue(q, e);
+    wrn_deadletter(q, e->msg, reason);
 }
 
 /* ---- TTL ------------------------------------------------------------------ */
@@ -253,8 +300,7 @@ expire_heads(struct wrn_queue *q, uint64_t now, bool inclusive)
                 (!inclusive && f->expires_at == now))
                 break;
             take_front(q, (unsigned)l, &e);
-            wrn_persist_dequeue(q, &e);
-            wrn_deadletter(q, e.msg, WRN_DL_EXPIRED);
+            retire(q, &e, WRN_DL_EXPIRED);
             any = true;
         }
     }
@@ -338,9 +384,8 @@ drop_over_limit(struct wrn_queue *q)
 {
     struct wrn_qentry old;
 
-    while (q->ready > 0 && over_limit(q, 0, 0) && pop_head(q, &old)) {
-        wrn_persist_dequeue(q, &old);
-        wrn_deadletter(q, old.msg, WRN_DL_MAXLEN);
+    while (q->ready > 0 && over_limit(q, 0, 0) && take_head(q, &old)) {
+        retire(q, &old, WRN_DL_MAXLEN);
     }
 }
 
@@ -387,8 +432,7 @@ wrn_queue_requeue(struct wrn_queue *q, struct wrn_qentry *e)
         e->delivery_count++;
         /* quorum-queue semantics: returned more than the limit allows, it dies */
         if (q->qa.delivery_limit >= 0 && e->delivery_count > (uint64_t)q->qa.delivery_limit) {
-            wrn_persist_dequeue(q, e);
-            wrn_deadletter(q, e->msg, WRN_DL_DELIVERY_LIMIT);
+            retire(q, e, WRN_DL_DELIVERY_LIMIT);
             return;
         }
     }
@@ -402,8 +446,7 @@ wrn_queue_requeue(struct wrn_queue *q, struct wrn_qentry *e)
 void
 wrn_queue_reject(struct wrn_queue *q, struct wrn_qentry *e)
 {
-    wrn_persist_dequeue(q, e);
-    wrn_deadletter(q, e->msg, WRN_DL_REJECTED);
+    retire(q, e, WRN_DL_REJECTED);
 }
 
 /*
@@ -437,7 +480,7 @@ wrn_queue_purge(struct wrn_queue *q)
     uint32_t n = q->ready;
     struct wrn_qentry e;
 
-    while (pop_head(q, &e)) {
+    while (take_head(q, &e)) {
         wrn_persist_dequeue(q, &e);
         wrn_msg_unref(e.msg);
     }
@@ -551,8 +594,7 @@ wrn_queue_dispatch(struct wrn_queue *q)
     while (q->ready > 0 && q->nconsumers > 0 && (c = pick_consumer(q)) != NULL &&
            pop_head(q, &e)) {
         if (e.expires_at && e.expires_at < now) {
-            wrn_persist_dequeue(q, &e);
-            wrn_deadletter(q, e.msg, WRN_DL_EXPIRED);
+            retire(q, &e, WRN_DL_EXPIRED);
             continue;
         }
         wrn_channel_deliver(c->ch, c, q, &e);

@@ -665,6 +665,13 @@ wrn_store_open(const char *dir, struct wrn_store **out, char *err, size_t errlen
     rocksdb_options_set_paranoid_checks(s->opts, 1);
     /* Each open starts a new info LOG; keep a few, not a thousand. */
     rocksdb_options_set_keep_log_file_num(s->opts, 10);
+    /*
+     * Bounded memory: the broker pages message bodies out to the store, so
+     * the store must not keep them all in memtables. Two 8 MiB memtables
+     * (RocksDB's default is 64 MiB each) flush early and often instead.
+     */
+    rocksdb_options_set_write_buffer_size(s->opts, 8u << 20);
+    rocksdb_options_set_max_write_buffer_number(s->opts, 2);
     s->wopts = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(s->wopts, 1);
     s->ropts = rocksdb_readoptions_create();
