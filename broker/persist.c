@@ -12,7 +12,8 @@
  *   B vhost source/dest/key/args -> (empty); the name composes the binding
  *   M id -> exchange, routing key, properties, body (the message's own bytes)
  *   E queue seq -> msg id u64, flags (delivered), delivery count u32,
- *                  exchange len u8, key len u8, props len u32, body size u64
+ *                  exchange len u8, key len u8, props len u32, body size u64,
+ *                  then the exchange, routing key and properties themselves
  */
 #include "persist.h"
 
@@ -36,6 +37,7 @@
 #include <stdlib.h>
 
 #define RECORD_VERSION 1
+/* the fixed part of an entry's value; the message header follows */
 #define ENTRY_VALUE_LEN 27
 
 /* A submitted batch: its generation and the messages whose bytes it borrows. */
@@ -304,15 +306,24 @@ wrn_persist_binding(struct wrn_binding *b, bool present)
 
 /* ---- messages ------------------------------------------------------------- */
 
+/*
+ * An entry's value: the message id and the entry's state, then the
+ * message's header (exchange, routing key, properties), so that recovery
+ * rebuilds the index from the entries alone without reading a body.
+ */
 static void
 put_entry(struct wrn_queue *q, const struct wrn_qentry *e, bool delivered)
 {
-    uint8_t key[WRN_KEY_ENTRY_LEN], val[ENTRY_VALUE_LEN];
-    struct wrn_wbuf w;
+    uint8_t key[WRN_KEY_ENTRY_LEN], small[512], *val = small;
     const struct wrn_msg *m = e->msg;
+    size_t head = (size_t)m->exchange_len + m->routing_key_len + m->props_len;
+    size_t len = ENTRY_VALUE_LEN + head;
+    struct wrn_wbuf w;
 
+    if (len > sizeof(small))
+        val = wrn_xmalloc(len);
     wrn_key_entry(key, q->store_id, e->seq);
-    wrn_wbuf_init(&w, val, sizeof(val));
+    wrn_wbuf_init(&w, val, len);
     wrn_put_u64(&w, m->store_id);
     wrn_put_u8(&w, delivered ? 1 : 0);
     wrn_put_u32(&w, e->delivery_count);
@@ -320,8 +331,11 @@ put_entry(struct wrn_queue *q, const struct wrn_qentry *e, bool delivered)
     wrn_put_u8(&w, m->routing_key_len);
     wrn_put_u32(&w, m->props_len);
     wrn_put_u64(&w, m->body_size);
-    WRN_ASSERT(!w.overflow && w.len == ENTRY_VALUE_LEN);
-    wrn_store_batch_put(batch(), key, sizeof(key), val, sizeof(val));
+    wrn_put_bytes(&w, m->data, head); /* exchange, routing key, properties */
+    WRN_ASSERT(!w.overflow && w.len == len);
+    wrn_store_batch_put(batch(), key, sizeof(key), val, len);
+    if (val != small)
+        wrn_free(val);
 }
 
 void
@@ -589,7 +603,7 @@ restore_properties(struct wrn_msg *m)
 static void
 recover_entries(struct wrn_queue *q, struct wrn_dict *loaded)
 {
-    uint8_t lo[WRN_KEY_QUEUE_RANGE_LEN], hi[WRN_KEY_QUEUE_RANGE_LEN], mkey[WRN_KEY_MESSAGE_LEN];
+    uint8_t lo[WRN_KEY_QUEUE_RANGE_LEN], hi[WRN_KEY_QUEUE_RANGE_LEN];
     size_t klen, vlen;
     const void *key, *val;
     struct wrn_store_iter *it;
@@ -612,24 +626,18 @@ recover_entries(struct wrn_queue *q, struct wrn_dict *loaded)
             continue;
         m = wrn_dict_get(loaded, (struct wrn_slice){(const uint8_t *)&msg_id, sizeof(msg_id)});
         if (m == NULL) {
-            void *data;
-            size_t dlen;
-            wrn_key_message(mkey, msg_id);
-            if (wrn_store_get(P.store, mkey, sizeof(mkey), &data, &dlen) != 1 ||
-                dlen != (size_t)xlen + rklen + props_len + body_size) {
-                wrn_log_warning("queue '%s': message %llu missing from the store, skipped",
-                                q->name, (unsigned long long)msg_id);
+            /* the body stays on disk until a consumer wants it */
+            if (wrn_cursor_left(&c) != (size_t)xlen + rklen + props_len) {
+                wrn_log_warning("queue '%s': unreadable entry %llu skipped", q->name,
+                                (unsigned long long)seq);
                 continue;
             }
-            /* the body stays on disk until a consumer wants it */
-            m = wrn_msg_new_paged((struct wrn_slice){data, xlen},
-                                  (struct wrn_slice){(uint8_t *)data + xlen, rklen},
-                                  (struct wrn_slice){(uint8_t *)data + xlen + rklen, props_len},
-                                  body_size);
+            m = wrn_msg_new_paged((struct wrn_slice){c.p, xlen},
+                                  (struct wrn_slice){c.p + xlen, rklen},
+                                  (struct wrn_slice){c.p + xlen + rklen, props_len}, body_size);
             m->delivery_mode = 2;
             m->store_id = msg_id;
             restore_properties(m);
-            wrn_store_free(data);
             wrn_dict_set(loaded, (struct wrn_slice){(const uint8_t *)&msg_id, sizeof(msg_id)}, m);
         }
         if (msg_id >= P.next_msg_id)
