@@ -442,14 +442,20 @@ wrn_persist_load(struct wrn_msg *m)
     return true;
 }
 
+/* Message memory above which stored bodies are paged out, whatever the budget. */
+#define PAGE_ABOVE_MAX (128ull << 20)
+
 /*
- * Over half the memory budget, the pager drops stored bodies from memory,
- * newest first (they will be wanted last), until under 40%.
+ * Over half the memory budget (or PAGE_ABOVE_MAX, if lower: a backlog is
+ * better on disk than in a large heap), the pager drops stored bodies from
+ * memory, newest first (they will be wanted last), until 20% under that.
  */
 static void
 pager_cb(evutil_socket_t fd, short what, void *arg)
 {
-    uint64_t budget = wrn_memory_budget(), goal = budget / 10 * 4;
+    uint64_t budget = wrn_memory_budget();
+    uint64_t above = budget / 2 < PAGE_ABOVE_MAX ? budget / 2 : PAGE_ABOVE_MAX;
+    uint64_t goal = above / 10 * 8;
     struct wrn_dict_iter it;
     struct wrn_slice key;
     void *value;
@@ -457,7 +463,7 @@ pager_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     (void)arg;
-    if (budget == 0 || wrn_msg_bytes() <= budget / 2)
+    if (budget == 0 || wrn_msg_bytes() <= above)
         return;
     for (struct wrn_vhost *v = server.vhosts; v != NULL && wrn_msg_bytes() > goal; v = v->next) {
         wrn_dict_iter_init(&it, v->queues);
