@@ -375,23 +375,51 @@ wrn_persist_delivered(struct wrn_queue *q, struct wrn_qentry *e)
     put_entry(q, e, true);
 }
 
-void
-wrn_persist_dequeue(struct wrn_queue *q, struct wrn_qentry *e)
+/* One stored entry less for e's message; the last one deletes the body. */
+static void
+forget_entry(struct wrn_qentry *e)
 {
-    uint8_t key[WRN_KEY_ENTRY_LEN], mkey[WRN_KEY_MESSAGE_LEN];
+    uint8_t mkey[WRN_KEY_MESSAGE_LEN];
     struct wrn_msg *m = e->msg;
 
-    if (P.store == NULL || !e->persisted)
-        return;
     e->persisted = false;
-    wrn_key_entry(key, q->store_id, e->seq);
-    wrn_store_batch_delete(batch(), key, sizeof(key));
     WRN_ASSERT(m->store_refs > 0);
     if (--m->store_refs == 0) {
         wrn_key_message(mkey, m->store_id);
         wrn_store_batch_delete(batch(), mkey, sizeof(mkey));
         m->store_id = 0;
     }
+}
+
+void
+wrn_persist_dequeue(struct wrn_queue *q, struct wrn_qentry *e)
+{
+    uint8_t key[WRN_KEY_ENTRY_LEN];
+
+    if (P.store == NULL || !e->persisted)
+        return;
+    wrn_key_entry(key, q->store_id, e->seq);
+    wrn_store_batch_delete(batch(), key, sizeof(key));
+    forget_entry(e);
+}
+
+void
+wrn_persist_purge(struct wrn_queue *q)
+{
+    uint8_t lo[WRN_KEY_QUEUE_RANGE_LEN], hi[WRN_KEY_QUEUE_RANGE_LEN];
+
+    if (P.store == NULL || q->store_id == 0)
+        return;
+    wrn_key_queue_range(lo, hi, q->store_id);
+    wrn_store_batch_delete_range(batch(), lo, sizeof(lo), hi, sizeof(hi));
+}
+
+void
+wrn_persist_forget_entry(struct wrn_queue *q, struct wrn_qentry *e)
+{
+    (void)q;
+    if (P.store != NULL && e->persisted)
+        forget_entry(e);
 }
 
 /* ---- paging --------------------------------------------------------------- */

@@ -41,6 +41,13 @@ void wrn_persist_enqueue(struct wrn_queue *q, struct wrn_qentry *e);
 void wrn_persist_delivered(struct wrn_queue *q, struct wrn_qentry *e);
 /* A stored entry left q for good (ack, reject, expiry, purge, delete). */
 void wrn_persist_dequeue(struct wrn_queue *q, struct wrn_qentry *e);
+/*
+ * Purge with one range delete: every stored entry of q goes (the caller
+ * knows none is out for delivery), then wrn_persist_forget_entry for each ready
+ * entry settles its message's body.
+ */
+void wrn_persist_purge(struct wrn_queue *q);
+void wrn_persist_forget_entry(struct wrn_queue *q, struct wrn_qentry *e);
 
 /*
  * Paging. A message whose body is in the store can drop it from memory:

@@ -479,9 +479,18 @@ wrn_queue_purge(struct wrn_queue *q)
 {
     uint32_t n = q->ready;
     struct wrn_qentry e;
+    /* With nothing out for delivery (each delivery holds a ref), every stored
+     * entry is a ready one: one range delete leaves one tombstone, not n. A
+     * deleted queue's entries went with one range delete already. */
+    bool whole_range = q->deleted || q->refs == 1;
 
+    if (whole_range && !q->deleted && n > 0)
+        wrn_persist_purge(q);
     while (take_head(q, &e)) {
-        wrn_persist_dequeue(q, &e);
+        if (whole_range)
+            wrn_persist_forget_entry(q, &e);
+        else
+            wrn_persist_dequeue(q, &e);
         wrn_msg_unref(e.msg);
     }
     q->has_expiring = false;

@@ -62,3 +62,16 @@ wrn_persist_load(struct wrn_msg *m)
     (void)m;
     return true;
 }
+
+extern "C" void
+wrn_persist_purge(struct wrn_queue *q)
+{
+    (void)q;
+}
+
+extern "C" void
+wrn_persist_forget_entry(struct wrn_queue *q, struct wrn_qentry *e)
+{
+    (void)q;
+    (void)e;
+}

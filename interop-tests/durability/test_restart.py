@@ -339,6 +339,28 @@ def test_purge_and_delete_are_kept(broker, sig, names):
     assert bodies(get_all(ch, dq)) == [b"new-d"]
 
 
+def test_purge_leaves_unacked_messages_to_come_back(broker, sig, names):
+    # basic.purge takes the ready messages only: one that is out for delivery
+    # when the broker goes down comes back, redelivered.
+    q = names("purged-held")
+    ch = broker.channel(confirm=True)
+    ch.queue_declare(q, durable=True)
+    for i in range(4):
+        publish_confirmed(ch, q, b"m%d" % i)
+    holder = broker.channel()
+    method, _props, body = holder.basic_get(q, auto_ack=False)
+    assert body == b"m0"
+    assert holder.queue_purge(q).method.message_count == 3
+    settle(broker, sig)
+
+    broker.restart(sig)
+
+    ch = broker.channel()
+    got = get_all(ch, q)
+    assert bodies(got) == [b"m0"]
+    assert got[0][0].redelivered is True
+
+
 def test_message_in_two_queues(broker, sig, names):
     fx, qa, qb = names("fanout"), names("a"), names("b")
     ch = broker.channel(confirm=True)
