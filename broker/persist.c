@@ -473,6 +473,58 @@ wrn_persist_load(struct wrn_msg *m)
 /* Message memory above which stored bodies are paged out, whatever the budget. */
 #define PAGE_ABOVE_MAX (128ull << 20)
 
+static int
+by_store_id(const void *a, const void *b)
+{
+    uint64_t x = (*(struct wrn_msg *const *)a)->store_id;
+    uint64_t y = (*(struct wrn_msg *const *)b)->store_id;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * Read back the bodies of n paged messages with one ordered scan of the
+ * store instead of n lookups: a backlog's messages were stored in publish
+ * order, so their ids are dense. Sparse ids, or any body the scan missed,
+ * fall back to one lookup each.
+ */
+void
+wrn_persist_load_many(struct wrn_msg **msgs, uint32_t n)
+{
+    uint8_t lo[WRN_KEY_MESSAGE_LEN], hi[WRN_KEY_MESSAGE_LEN];
+    struct wrn_store_iter *it;
+    const void *key, *val;
+    size_t klen, vlen;
+    uint32_t i = 0;
+
+    if (P.store == NULL || n == 0)
+        return;
+    qsort(msgs, n, sizeof(*msgs), by_store_id);
+    if (msgs[n - 1]->store_id - msgs[0]->store_id < 4ull * n) {
+        wrn_key_message(lo, msgs[0]->store_id);
+        wrn_key_message(hi, msgs[n - 1]->store_id + 1);
+        it = wrn_store_iter_new(P.store, lo, sizeof(lo), hi, sizeof(hi));
+        while (i < n && wrn_store_iter_next(it, &key, &klen, &val, &vlen) == 1) {
+            uint64_t id;
+            struct wrn_msg *m;
+            size_t head;
+            if (wrn_key_message_decode(key, klen, &id) != 0)
+                continue;
+            while (i < n && msgs[i]->store_id < id)
+                i++;
+            for (; i < n && msgs[i]->store_id == id; i++) {
+                m = msgs[i];
+                head = (size_t)m->exchange_len + m->routing_key_len + m->props_len;
+                if (wrn_msg_paged(m) && vlen == head + m->body_size)
+                    wrn_msg_set_body(m, (const uint8_t *)val + head, m->body_size);
+            }
+        }
+        wrn_store_iter_free(it);
+    }
+    for (i = 0; i < n; i++)
+        if (wrn_msg_paged(msgs[i]))
+            wrn_persist_load(msgs[i]);
+}
+
 /*
  * Over half the memory budget (or PAGE_ABOVE_MAX, if lower: a backlog is
  * better on disk than in a large heap), the pager drops stored bodies from

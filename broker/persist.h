@@ -57,6 +57,8 @@ void wrn_persist_forget_entry(struct wrn_queue *q, struct wrn_qentry *e);
  */
 struct wrn_msg *wrn_persist_page_out(struct wrn_msg *m);
 bool wrn_persist_load(struct wrn_msg *m);
+/* Read back several paged bodies at once (one ordered scan); msgs is reordered. */
+void wrn_persist_load_many(struct wrn_msg **msgs, uint32_t n);
 
 /*
  * Durability points. Every write goes into the batch of the current

@@ -211,12 +211,36 @@ take_head(struct wrn_queue *q, struct wrn_qentry *out)
     return true;
 }
 
+/* How much a queue reads back at once when it reaches paged bodies. */
+#define READ_AHEAD_MSGS 256
+#define READ_AHEAD_BYTES (1u << 20)
+
+/* The head is paged: read back the bodies of the paged messages right behind it too. */
+static void
+read_ahead(struct wrn_qlevel *lv)
+{
+    struct wrn_msg *msgs[READ_AHEAD_MSGS];
+    uint64_t bytes = 0;
+    uint32_t n = 0;
+
+    for (uint32_t i = 0; i < lv->count && n < READ_AHEAD_MSGS && bytes < READ_AHEAD_BYTES; i++) {
+        struct wrn_msg *m = level_at(lv, i)->msg;
+        if (wrn_msg_paged(m)) {
+            msgs[n++] = m;
+            bytes += m->body_size;
+        }
+    }
+    wrn_persist_load_many(msgs, n);
+}
+
 static bool
 pop_head(struct wrn_queue *q, struct wrn_qentry *out)
 {
     int l;
 
     while ((l = top_level(q)) >= 0) {
+        if (wrn_msg_paged(level_at(&q->levels[l], 0)->msg))
+            read_ahead(&q->levels[l]);
         take_front(q, (unsigned)l, out);
         if (wrn_persist_load(out->msg))
             return true;

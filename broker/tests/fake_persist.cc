@@ -75,3 +75,10 @@ wrn_persist_forget_entry(struct wrn_queue *q, struct wrn_qentry *e)
     (void)q;
     (void)e;
 }
+
+extern "C" void
+wrn_persist_load_many(struct wrn_msg **msgs, uint32_t n)
+{
+    (void)msgs;
+    (void)n;
+}
