@@ -244,7 +244,7 @@ static int
 basic_cancel(struct wrn_channel *ch, const struct wrn_basic_cancel *m)
 {
     struct wrn_method ok = {.id = WRN_BASIC_CANCEL_OK};
-    struct wrn_consumer *c = find_consumer(ch, m->consumer_tag), **pp;
+    struct wrn_consumer *c = find_consumer(ch, m->consumer_tag);
 
     if (!m->nowait) {
         ok.a.basic_cancel_ok.consumer_tag = m->consumer_tag;
@@ -257,14 +257,7 @@ basic_cancel(struct wrn_channel *ch, const struct wrn_basic_cancel *m)
             wrn_channel_cancel_reply_consumer(ch);
         return WRN_OK; /* unknown tags are cancelled already, as far as RabbitMQ cares */
     }
-    for (pp = &ch->consumers; *pp != c; pp = &(*pp)->ch_next)
-        ;
-    *pp = c->ch_next;
-    for (uint32_t i = 0; i < ch->unacked_count; i++) {
-        struct wrn_unacked *u = &ch->unacked[(ch->unacked_head + i) & (ch->unacked_cap - 1)];
-        if (u->c == c)
-            u->c = NULL;
-    }
+    wrn_channel_detach_consumer(ch, c);
     wrn_queue_remove_consumer(c->q, c);
     wrn_free(c);
     return WRN_OK;

@@ -529,7 +529,7 @@ wrn_channel_free(struct wrn_channel *ch)
 
 /* The queue went away under consumer c: forget it, and tell the client if it listens. */
 void
-wrn_channel_consumer_gone(struct wrn_channel *ch, struct wrn_consumer *c)
+wrn_channel_detach_consumer(struct wrn_channel *ch, struct wrn_consumer *c)
 {
     struct wrn_consumer **pp;
 
@@ -544,6 +544,12 @@ wrn_channel_consumer_gone(struct wrn_channel *ch, struct wrn_consumer *c)
         if (u->c == c)
             u->c = NULL;
     }
+}
+
+void
+wrn_channel_consumer_gone(struct wrn_channel *ch, struct wrn_consumer *c)
+{
+    wrn_channel_detach_consumer(ch, c);
     if (ch->conn->cap_consumer_cancel_notify && ch->state == WRN_CHAN_STATE_OPEN) {
         struct wrn_method m = {.id = WRN_BASIC_CANCEL};
         m.a.basic_cancel.consumer_tag.p = (const uint8_t *)c->tag;
@@ -764,8 +770,7 @@ wrn_channel_content_header(struct wrn_channel *ch, const struct wrn_frame *f)
         return wrn_conn_raise(ch->conn, ch->id, WRN_UNEXPECTED_FRAME,
                               "expected method frame, got non method frame instead");
     ch->conn->cur_method = WRN_BASIC_PUBLISH;
-    if (wrn_content_header_decode(f->payload.p, f->payload.len, &h) != WRN_OK ||
-        wrn_basic_properties_decode(h.properties.p, h.properties.len, &bp) != WRN_OK)
+    if (wrn_content_header_decode(f->payload.p, f->payload.len, &h) != WRN_OK)
         return wrn_conn_raise(ch->conn, 0, WRN_FRAME_ERROR,
                               "cannot decode content header on channel %u", ch->id);
     if (h.class_id != WRN_CLASS_BASIC)
@@ -773,6 +778,7 @@ wrn_channel_content_header(struct wrn_channel *ch, const struct wrn_frame *f)
                               "expected content header for class 60, got one for class %u "
                               "instead",
                               h.class_id);
+    bp = h.basic;
     if (h.weight != 0)
         return wrn_conn_raise(ch->conn, ch->id, WRN_UNEXPECTED_FRAME,
                               "expected content header for class 60, got non content header "

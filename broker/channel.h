@@ -139,6 +139,8 @@ void wrn_channel_recover(struct wrn_channel *ch);
 /* Can consumer c on this channel take another message now (prefetch, output)? */
 bool wrn_channel_can_deliver(const struct wrn_channel *ch, const struct wrn_consumer *c);
 
+/* Unlink consumer c from the channel; its unacked deliveries stay, unowned. */
+void wrn_channel_detach_consumer(struct wrn_channel *ch, struct wrn_consumer *c);
 /* Server-initiated basic.cancel for a consumer whose queue went away. */
 void wrn_channel_consumer_gone(struct wrn_channel *ch, struct wrn_consumer *c);
 

@@ -45,17 +45,21 @@ has_amq_prefix(struct wrn_slice name)
 }
 
 /* An exclusive queue belongs to one connection; everyone else gets 405. */
+static int
+locked(struct wrn_channel *ch, struct wrn_queue *q)
+{
+    return wrn_conn_raise(ch->conn, ch->id, WRN_RESOURCE_LOCKED,
+                          "cannot obtain exclusive access to locked queue '%s' in vhost '%s'. "
+                          "It could be originally declared on another connection or the "
+                          "exclusive property value does not match that of the original "
+                          "declaration.",
+                          q->name, VHOST(ch)->name);
+}
+
 int
 wrn_channel_check_exclusive(struct wrn_channel *ch, struct wrn_queue *q)
 {
-    if (q->exclusive && q->owner != ch->conn)
-        return wrn_conn_raise(ch->conn, ch->id, WRN_RESOURCE_LOCKED,
-                              "cannot obtain exclusive access to locked queue '%s' in vhost "
-                              "'%s'. It could be originally declared on another connection or "
-                              "the exclusive property value does not match that of the "
-                              "original declaration.",
-                              q->name, VHOST(ch)->name);
-    return WRN_OK;
+    return q->exclusive && q->owner != ch->conn ? locked(ch, q) : WRN_OK;
 }
 
 struct wrn_slice
@@ -381,12 +385,7 @@ queue_declare(struct wrn_channel *ch, const struct wrn_queue_declare *m)
                 return WRN_EAMQP;
             /* the declared owner must match: exclusive declares of a shared queue are 405 */
             if (q->exclusive != m->exclusive)
-                return wrn_conn_raise(ch->conn, ch->id, WRN_RESOURCE_LOCKED,
-                                      "cannot obtain exclusive access to locked queue '%s' in "
-                                      "vhost '%s'. It could be originally declared on another "
-                                      "connection or the exclusive property value does not "
-                                      "match that of the original declaration.",
-                                      q->name, VHOST(ch)->name);
+                return locked(ch, q);
             if (q->durable != m->durable)
                 return inequivalent_queue(ch, q, "durable", yes_no(m->durable),
                                           yes_no(q->durable));

@@ -20,7 +20,6 @@ int
 wrn_content_header_decode(const uint8_t *p, size_t len, struct wrn_content_header *h)
 {
     struct wrn_cursor c;
-    struct wrn_basic_properties props;
 
     if (len < CONTENT_HEADER_FIXED + 2 || len - CONTENT_HEADER_FIXED > UINT32_MAX)
         return WRN_EPROTO;
@@ -31,7 +30,7 @@ wrn_content_header_decode(const uint8_t *p, size_t len, struct wrn_content_heade
     h->properties.p = c.p;
     h->properties.len = (uint32_t)wrn_cursor_left(&c);
     if (h->class_id == WRN_CLASS_BASIC &&
-        wrn_basic_properties_decode(h->properties.p, h->properties.len, &props) != WRN_OK)
+        wrn_basic_properties_decode(h->properties.p, h->properties.len, &h->basic) != WRN_OK)
         return WRN_EPROTO;
     return WRN_OK;
 }

@@ -18,11 +18,13 @@ struct wrn_content_header {
     uint16_t weight;
     uint64_t body_size;
     struct wrn_slice properties; /* flag word(s) + property list, as received */
+    struct wrn_basic_properties basic; /* the same, decoded (class basic only) */
 };
 
 /*
- * Decode a content header frame payload. The properties block is validated
- * (decoded once as basic properties, tables included) but returned raw.
+ * Decode a content header frame payload. The properties block is returned
+ * raw and, for class basic, decoded into h->basic (tables validated), so
+ * callers need not decode it again.
  * Returns WRN_OK or WRN_EPROTO.
  */
 int wrn_content_header_decode(const uint8_t *p, size_t len, struct wrn_content_header *h);
