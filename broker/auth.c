@@ -1,45 +1,46 @@
 /*
- * auth.c - users and the PLAIN and AMQPLAIN SASL mechanisms.
+ * auth.c - the PLAIN, AMQPLAIN and EXTERNAL SASL mechanisms.
  */
 #include "auth.h"
 
-#include "alloc.h"
+#include "access.h"
 #include "server.h"
 #include "table.h"
 
+#include <stdio.h>
 #include <string.h>
 
-void
-wrn_user_add(const char *name, const char *password, bool loopback_only)
-{
-    struct wrn_user *u = wrn_xcalloc(1, sizeof(*u));
-
-    u->name = wrn_xstrndup(name, strlen(name));
-    u->password = wrn_xstrndup(password, strlen(password));
-    u->loopback_only = loopback_only;
-    u->next = server.users;
-    server.users = u;
-}
-
-struct wrn_user *
-wrn_user_find(struct wrn_slice name)
-{
-    for (struct wrn_user *u = server.users; u != NULL; u = u->next)
-        if (wrn_slice_eq_str(name, u->name))
-            return u;
-    return NULL;
-}
-
-/* Compare without an early exit, so timing says nothing about the password. */
 static bool
-password_equal(const char *want, struct wrn_slice got)
+word_in(const char *list, const char *word, size_t len)
 {
-    size_t n = strlen(want);
-    unsigned diff = (unsigned)(n ^ got.len);
+    for (const char *p = list; *p != '\0';) {
+        size_t n = strcspn(p, " ");
+        if (n == len && memcmp(p, word, n) == 0)
+            return true;
+        p += n;
+        p += *p == ' ';
+    }
+    return false;
+}
 
-    for (size_t i = 0; i < got.len; i++)
-        diff |= (unsigned)(got.p[i] ^ (uint8_t)(i < n ? want[i] : 0));
-    return diff == 0;
+void
+wrn_auth_mechanisms(const char *cert_name, char *out, size_t cap)
+{
+    const char *list = server.cfg.auth_mechanisms;
+    size_t n = 0;
+
+    out[0] = '\0';
+    for (const char *p = list; *p != '\0';) {
+        size_t len = strcspn(p, " ");
+        if (!(len == 8 && memcmp(p, "EXTERNAL", 8) == 0 && cert_name == NULL))
+            n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, "%s%.*s", n ? " " : "",
+                                  (int)len, p);
+        p += len;
+        p += *p == ' ';
+    }
+    /* by default, a verified client certificate is a way to log in */
+    if (!server.cfg.auth_mechanisms_given && cert_name != NULL)
+        snprintf(out + n, n < cap ? cap - n : 0, "%sEXTERNAL", n ? " " : "");
 }
 
 /* PLAIN (RFC 4616): [authzid] NUL authcid NUL passwd */
@@ -73,28 +74,42 @@ parse_amqplain(struct wrn_slice r, struct wrn_slice *user, struct wrn_slice *pas
 }
 
 enum wrn_auth_result
-wrn_auth_login(struct wrn_slice mechanism, struct wrn_slice response, bool from_loopback,
-               char *user_out, struct wrn_slice *who)
+wrn_auth_login(struct wrn_slice mechanism, struct wrn_slice response, const char *cert_name,
+               bool from_loopback, struct wrn_user **user_out, struct wrn_slice *who)
 {
+    char offered[160];
     struct wrn_slice name, pass;
     struct wrn_user *u;
-    bool parsed;
+    bool parsed, external = wrn_slice_eq_str(mechanism, "EXTERNAL");
 
-    if (wrn_slice_eq_str(mechanism, "PLAIN"))
-        parsed = parse_plain(response, &name, &pass);
-    else if (wrn_slice_eq_str(mechanism, "AMQPLAIN"))
-        parsed = parse_amqplain(response, &name, &pass);
-    else
+    wrn_auth_mechanisms(cert_name, offered, sizeof(offered));
+    if (!word_in(offered, (const char *)mechanism.p, mechanism.len))
         return WRN_AUTH_BAD_MECHANISM;
+    if (external) {
+        /* the certificate names the user; the response carries nothing we need */
+        name = wrn_slice_str(cert_name);
+        parsed = true;
+    } else if (wrn_slice_eq_str(mechanism, "PLAIN")) {
+        parsed = parse_plain(response, &name, &pass);
+    } else {
+        parsed = parse_amqplain(response, &name, &pass);
+    }
     if (!parsed)
         return WRN_AUTH_MALFORMED;
     *who = name;
     u = wrn_user_find(name);
-    if (u == NULL || !password_equal(u->password, pass))
+    /* a missing user still costs a hash, so timing does not tell who exists */
+    if (!external && (u == NULL || !wrn_password_check(&u->hash, pass))) {
+        if (u == NULL) {
+            struct wrn_password_hash dummy = {.algorithm = WRN_HASH_SHA256, .len = 36};
+            (void)wrn_password_check(&dummy, pass);
+        }
         return WRN_AUTH_REFUSED;
-    if (u->loopback_only && !from_loopback)
+    }
+    if (u == NULL)
+        return WRN_AUTH_REFUSED;
+    if (!from_loopback && wrn_config_loopback_only(&server.cfg, u->name))
         return WRN_AUTH_LOOPBACK_ONLY;
-    memcpy(user_out, name.p, name.len < 255 ? name.len : 255);
-    user_out[name.len < 255 ? name.len : 255] = '\0';
+    *user_out = u;
     return WRN_AUTH_OK;
 }

@@ -1,7 +1,7 @@
 /*
- * auth.h - users and SASL login (PLAIN and AMQPLAIN). Users live in memory
- * for now: the configured default user, limited to loopback when it is
- * "guest", as RabbitMQ's loopback_users does.
+ * auth.h - SASL login for connection.start-ok: PLAIN, AMQPLAIN, and EXTERNAL
+ * (the user named by the client's verified TLS certificate), against the
+ * users of access.h, and RabbitMQ's loopback_users rule.
  */
 #ifndef WRN_AUTH_H
 #define WRN_AUTH_H
@@ -9,20 +9,13 @@
 #include "wire.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-struct wrn_user {
-    char *name;     /* owned */
-    char *password; /* owned */
-    bool loopback_only;
-    struct wrn_user *next;
-};
-
-void wrn_user_add(const char *name, const char *password, bool loopback_only);
-struct wrn_user *wrn_user_find(struct wrn_slice name);
+struct wrn_user;
 
 enum wrn_auth_result {
     WRN_AUTH_OK,
@@ -33,11 +26,21 @@ enum wrn_auth_result {
 };
 
 /*
- * Check a connection.start-ok response for mechanism. On success the user
- * name is copied to user (size 256).
+ * The mechanisms to offer in connection.start, space-separated: those of
+ * auth_mechanisms, where EXTERNAL only counts on a connection whose peer
+ * presented a verified certificate (cert_name != NULL); with the default
+ * setting EXTERNAL is offered on exactly those connections.
+ */
+void wrn_auth_mechanisms(const char *cert_name, char *out, size_t cap);
+
+/*
+ * Check a connection.start-ok. cert_name is the identity of the verified
+ * client certificate, or NULL. On success *user is the account; *who is
+ * always the name the client gave (for the refusal text).
  */
 enum wrn_auth_result wrn_auth_login(struct wrn_slice mechanism, struct wrn_slice response,
-                                    bool from_loopback, char *user, struct wrn_slice *who);
+                                    const char *cert_name, bool from_loopback,
+                                    struct wrn_user **user, struct wrn_slice *who);
 
 #ifdef __cplusplus
 }

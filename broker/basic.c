@@ -4,6 +4,7 @@
  * per channel with global) and its refusals (immediate, prefetch-size,
  * recover without requeue).
  */
+#include "access.h"
 #include "alloc.h"
 #include "channel.h"
 #include "connection.h"
@@ -113,6 +114,8 @@ basic_publish(struct wrn_channel *ch, const struct wrn_basic_publish *m)
 
     if (m->immediate)
         return wrn_conn_raise(ch->conn, ch->id, WRN_NOT_IMPLEMENTED, "immediate=true");
+    if (wrn_access_check(ch, WRN_WRITE, "exchange", m->exchange) != WRN_OK)
+        return WRN_EAMQP;
     if ((x = wrn_vhost_exchange(VHOST(ch), m->exchange)) == NULL)
         return wrn_conn_raise(ch->conn, ch->id, WRN_NOT_FOUND, "no exchange '%.*s' in vhost '%s'",
                               WRN_SLICE_ARG(m->exchange), VHOST(ch)->name);
@@ -120,6 +123,8 @@ basic_publish(struct wrn_channel *ch, const struct wrn_basic_publish *m)
         return wrn_conn_raise(ch->conn, ch->id, WRN_ACCESS_REFUSED,
                               "cannot publish to internal exchange '%s' in vhost '%s'", x->name,
                               VHOST(ch)->name);
+    if (wrn_access_check_topic(ch, WRN_WRITE, x, m->routing_key) != WRN_OK)
+        return WRN_EAMQP;
     ch->conn->publisher = true;
     memcpy(ch->pub_exchange, m->exchange.p, m->exchange.len);
     ch->pub_exchange_len = (uint8_t)m->exchange.len;
@@ -203,7 +208,9 @@ basic_consume(struct wrn_channel *ch, const struct wrn_basic_consume *m)
                               "attempt to reuse consumer tag '%.*s'", WRN_SLICE_ARG(tag));
     if (wrn_slice_eq_str(qname, WRN_REPLY_TO))
         return consume_replies(ch, m, tag);
-    if (wrn_channel_find_queue(ch, qname, &q) != WRN_OK)
+    if (wrn_channel_queue_name(ch, &qname) != WRN_OK ||
+        wrn_access_check(ch, WRN_READ, "queue", qname) != WRN_OK ||
+        wrn_channel_find_queue(ch, qname, &q) != WRN_OK)
         return WRN_EAMQP;
     /* RabbitMQ refuses exclusive consumers on single-active-consumer queues outright */
     if ((m->exclusive && q->qa.single_active) ||
@@ -267,10 +274,13 @@ static int
 basic_get(struct wrn_channel *ch, const struct wrn_basic_get *m)
 {
     struct wrn_method empty = {.id = WRN_BASIC_GET_EMPTY};
+    struct wrn_slice qname = m->queue;
     struct wrn_queue *q;
     struct wrn_qentry e;
 
-    if (wrn_channel_find_queue(ch, m->queue, &q) != WRN_OK)
+    if (wrn_channel_queue_name(ch, &qname) != WRN_OK ||
+        wrn_access_check(ch, WRN_READ, "queue", qname) != WRN_OK ||
+        wrn_channel_find_queue(ch, qname, &q) != WRN_OK)
         return WRN_EAMQP;
     wrn_queue_touch(q);
     if (!wrn_queue_pop(q, &e)) {

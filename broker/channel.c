@@ -6,6 +6,7 @@
  */
 #include "channel.h"
 
+#include "access.h"
 #include "alloc.h"
 #include "connection.h"
 #include "content.h"
@@ -18,11 +19,10 @@
 #include "queue_args.h"
 #include "server.h"
 #include "table.h"
+#include "vhost.h"
 
 #include <inttypes.h>
 
-/* RabbitMQ's max_message_size default: 128 MiB. */
-#define MAX_MESSAGE_SIZE (128u << 20)
 
 struct wrn_channel *
 wrn_channel_new(struct wrn_conn *conn, uint16_t id)
@@ -753,6 +753,29 @@ rewrite_reply_to(struct wrn_channel *ch, struct wrn_basic_properties *bp, uint8_
     return WRN_OK;
 }
 
+/* The CC and BCC keys route the message too, so topic rights apply to each. */
+static int
+check_cc_topics(struct wrn_channel *ch, struct wrn_slice headers, struct wrn_slice exchange)
+{
+    const struct wrn_permission *p = ch->conn->permission;
+    struct wrn_exchange *x;
+    struct wrn_table_iter it;
+    struct wrn_field list, v;
+
+    if (p == NULL || p->topics == NULL ||
+        (x = wrn_vhost_exchange(ch->conn->vhost, exchange)) == NULL)
+        return WRN_OK;
+    for (int h = 0; h < 2; h++) {
+        if (!wrn_table_get(headers, h == 0 ? "CC" : "BCC", &list) || list.type != 'A')
+            continue;
+        wrn_array_iter_init(&it, list.v.s);
+        while (wrn_array_next(&it, &v) == 1)
+            if (v.type == 'S' && wrn_access_check_topic(ch, WRN_WRITE, x, v.v.s) != WRN_OK)
+                return WRN_EAMQP;
+    }
+    return WRN_OK;
+}
+
 int
 wrn_channel_content_header(struct wrn_channel *ch, const struct wrn_frame *f)
 {
@@ -783,10 +806,10 @@ wrn_channel_content_header(struct wrn_channel *ch, const struct wrn_frame *f)
         return wrn_conn_raise(ch->conn, ch->id, WRN_UNEXPECTED_FRAME,
                               "expected content header for class 60, got non content header "
                               "frame instead");
-    if (h.body_size > MAX_MESSAGE_SIZE)
+    if (h.body_size > server.cfg.max_message_size)
         return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
-                              "message size %" PRIu64 " is larger than configured max size %u",
-                              h.body_size, MAX_MESSAGE_SIZE);
+                              "message size %" PRIu64 " is larger than configured max size %" PRIu64,
+                              h.body_size, server.cfg.max_message_size);
     /* RabbitMQ: a user-id property must name the user who logged in */
     if ((bp.flags & WRN_BASIC_USER_ID_FLAG) && !wrn_slice_eq_str(bp.user_id, ch->conn->user))
         return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
@@ -810,6 +833,8 @@ wrn_channel_content_header(struct wrn_channel *ch, const struct wrn_frame *f)
                                 wrn_field_type_name(hdr.type));
         cc_bcc = true;
     }
+    if (rc == WRN_OK && cc_bcc)
+        rc = check_cc_topics(ch, bp.headers, ex);
     if (rc == WRN_OK && (bp.flags & WRN_BASIC_EXPIRATION_FLAG) &&
         !parse_expiration(bp.expiration, &expiration))
         rc = wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include "alloc.h"
 #include "log.h"
 
 #include <ctype.h>
@@ -27,6 +28,59 @@ wrn_config_defaults(struct wrn_config *c)
     c->log_level = WRN_LOG_INFO;
     snprintf(c->data_dir, sizeof(c->data_dir), "data");
     c->memory_relative = 0.4; /* RabbitMQ's default */
+    c->max_message_size = 134217728; /* RabbitMQ's default, 128 MiB */
+    snprintf(c->auth_mechanisms, sizeof(c->auth_mechanisms), "PLAIN AMQPLAIN");
+    memcpy(c->loopback_users, "guest\0", 7); /* RabbitMQ's default */
+    c->tcp_listener = true;
+    snprintf(c->ssl_bind, sizeof(c->ssl_bind), "0.0.0.0");
+    c->ssl_versions = WRN_TLS_V1_2 | WRN_TLS_V1_3;
+    c->ssl_handshake_timeout_ms = 5000; /* RabbitMQ's default */
+}
+
+bool
+wrn_config_loopback_only(const struct wrn_config *c, const char *name)
+{
+    for (const char *p = c->loopback_users; *p != '\0'; p += strlen(p) + 1)
+        if (strcmp(p, name) == 0)
+            return true;
+    return false;
+}
+
+/* loopback_users.NAME = true adds NAME, = false removes it. */
+static int
+set_loopback_user(struct wrn_config *c, const char *name, bool on)
+{
+    char *p = c->loopback_users;
+    size_t used, n = strlen(name) + 1;
+
+    while (*p != '\0' && strcmp(p, name) != 0)
+        p += strlen(p) + 1;
+    if (*p != '\0') { /* present: remove, and append again if on */
+        char *next = p + strlen(p) + 1;
+        memmove(p, next, (size_t)(c->loopback_users + sizeof(c->loopback_users) - next));
+    }
+    if (!on || *name == '\0')
+        return 0;
+    for (p = c->loopback_users; *p != '\0'; p += strlen(p) + 1)
+        ;
+    used = (size_t)(p - c->loopback_users);
+    if (used + n + 1 > sizeof(c->loopback_users))
+        return -1;
+    memcpy(p, name, n);
+    p[n] = '\0';
+    return 0;
+}
+
+static int
+parse_bool(const char *s, bool *out)
+{
+    if (strcmp(s, "true") == 0)
+        *out = true;
+    else if (strcmp(s, "false") == 0)
+        *out = false;
+    else
+        return -1;
+    return 0;
 }
 
 /* "1073741824", "1024MB", "1GiB", ... as RabbitMQ reads information units. */
@@ -83,16 +137,16 @@ copy_str(char *dst, size_t cap, const char *v)
     return 0;
 }
 
-/* "5672", "127.0.0.1:5672" or "[::1]:5672" */
+/* "5672", "127.0.0.1:5672" or "[::1]:5672" into bind and port. */
 static int
-set_listener(struct wrn_config *c, const char *v)
+parse_listener(const char *v, char *bind, size_t bindcap, int *port_out)
 {
     const char *colon = strrchr(v, ':');
     unsigned long port;
     char host[64];
 
     if (colon == NULL)
-        return parse_uint(v, 65535, &port) == 0 ? (c->port = (int)port, 0) : -1;
+        return parse_uint(v, 65535, &port) == 0 ? (*port_out = (int)port, 0) : -1;
     if (parse_uint(colon + 1, 65535, &port) != 0 || (size_t)(colon - v) >= sizeof(host))
         return -1;
     memcpy(host, v, (size_t)(colon - v));
@@ -101,8 +155,113 @@ set_listener(struct wrn_config *c, const char *v)
         memmove(host, host + 1, strlen(host));
         host[strlen(host) - 1] = '\0';
     }
-    c->port = (int)port;
-    return copy_str(c->bind, sizeof(c->bind), host);
+    *port_out = (int)port;
+    return copy_str(bind, bindcap, host);
+}
+
+/* ssl_options.versions.N: the first one replaces the default set. */
+static int
+add_tls_version(struct wrn_config *c, const char *v, bool *versions_given)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } versions[] = {{"tlsv1", WRN_TLS_V1},
+                    {"tlsv1.1", WRN_TLS_V1_1},
+                    {"tlsv1.2", WRN_TLS_V1_2},
+                    {"tlsv1.3", WRN_TLS_V1_3}};
+
+    for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+        if (strcmp(v, versions[i].name) == 0) {
+            if (!*versions_given)
+                c->ssl_versions = 0;
+            *versions_given = true;
+            c->ssl_versions |= versions[i].bit;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Append word to a list joined by sep. */
+static int
+append_word(char *list, size_t cap, const char *word, char sep)
+{
+    size_t len = strlen(list), n = strlen(word);
+
+    if (n == 0 || strchr(word, sep) != NULL || len + n + 2 > cap)
+        return -1;
+    if (len > 0)
+        list[len++] = sep;
+    memcpy(list + len, word, n + 1);
+    return 0;
+}
+
+/* "KEY.N" where N is a positive number: the RabbitMQ form of list items. */
+static bool
+is_list_item(const char *key, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    unsigned long idx;
+
+    return strncmp(key, prefix, n) == 0 && key[n] == '.' && parse_uint(key + n + 1, 1000, &idx) == 0;
+}
+
+/* The TLS settings (ssl_options.*, ssl_cert_login_from, ...). */
+static int
+set_tls(struct wrn_config *c, const char *key, const char *value)
+{
+    if (strcmp(key, "listeners.ssl.default") == 0)
+        return parse_listener(value, c->ssl_bind, sizeof(c->ssl_bind), &c->ssl_port);
+    if (strcmp(key, "ssl_options.certfile") == 0)
+        return copy_str(c->ssl_certfile, sizeof(c->ssl_certfile), value);
+    if (strcmp(key, "ssl_options.keyfile") == 0)
+        return copy_str(c->ssl_keyfile, sizeof(c->ssl_keyfile), value);
+    if (strcmp(key, "ssl_options.cacertfile") == 0)
+        return copy_str(c->ssl_cacertfile, sizeof(c->ssl_cacertfile), value);
+    if (strcmp(key, "ssl_options.verify") == 0) {
+        if (strcmp(value, "verify_peer") != 0 && strcmp(value, "verify_none") != 0)
+            return -1;
+        c->ssl_verify_peer = strcmp(value, "verify_peer") == 0;
+        return 0;
+    }
+    if (strcmp(key, "ssl_options.fail_if_no_peer_cert") == 0)
+        return parse_bool(value, &c->ssl_fail_if_no_peer_cert);
+    if (strcmp(key, "ssl_options.honor_cipher_order") == 0 ||
+        strcmp(key, "ssl_options.honor_ecc_order") == 0) {
+        bool b;
+        return parse_bool(value, &b); /* always on: the server's order wins */
+    }
+    if (is_list_item(key, "ssl_options.versions"))
+        return add_tls_version(c, value, &c->ssl_versions_given);
+    if (is_list_item(key, "ssl_options.ciphers"))
+        return append_word(c->ssl_ciphers, sizeof(c->ssl_ciphers), value, ':');
+    if (strcmp(key, "ssl_cert_login_from") == 0) {
+        if (strcmp(value, "distinguished_name") != 0 && strcmp(value, "common_name") != 0)
+            return -1;
+        c->ssl_login_from_dn = strcmp(value, "distinguished_name") == 0;
+        return 0;
+    }
+    if (strcmp(key, "ssl_handshake_timeout") == 0) {
+        unsigned long ms;
+        if (parse_uint(value, 3600000, &ms) != 0 || ms == 0)
+            return -1;
+        c->ssl_handshake_timeout_ms = (uint32_t)ms;
+        return 0;
+    }
+    return 1;
+}
+
+/* auth_mechanisms.N: the first one replaces the default list. */
+static int
+add_auth_mechanism(struct wrn_config *c, const char *v)
+{
+    if (strcmp(v, "PLAIN") != 0 && strcmp(v, "AMQPLAIN") != 0 && strcmp(v, "EXTERNAL") != 0)
+        return -1;
+    if (!c->auth_mechanisms_given)
+        c->auth_mechanisms[0] = '\0';
+    c->auth_mechanisms_given = true;
+    return append_word(c->auth_mechanisms, sizeof(c->auth_mechanisms), v, ' ');
 }
 
 int
@@ -112,8 +271,44 @@ wrn_config_set(struct wrn_config *c, const char *key, const char *value, char *e
     unsigned long n;
     int level;
 
+    int rc;
+
     if (strcmp(key, "listeners.tcp.default") == 0) {
-        if (set_listener(c, value) != 0)
+        if (parse_listener(value, c->bind, sizeof(c->bind), &c->port) != 0)
+            goto bad_value;
+        c->tcp_listener = true;
+    } else if (strcmp(key, "listeners.tcp") == 0 || strcmp(key, "listeners.ssl") == 0) {
+        if (strcmp(value, "none") != 0)
+            goto bad_value;
+        if (key[10] == 't')
+            c->tcp_listener = false;
+        else
+            c->ssl_port = 0;
+    } else if ((rc = set_tls(c, key, value)) != 1) {
+        if (rc != 0)
+            goto bad_value;
+    } else if (is_list_item(key, "auth_mechanisms")) {
+        if (add_auth_mechanism(c, value) != 0)
+            goto bad_value;
+    } else if (strcmp(key, "loopback_users") == 0) {
+        if (strcmp(value, "none") != 0)
+            goto bad_value;
+        c->loopback_users[0] = '\0';
+    } else if (strncmp(key, "loopback_users.", 15) == 0) {
+        bool on;
+        if (parse_bool(value, &on) != 0 || set_loopback_user(c, key + 15, on) != 0)
+            goto bad_value;
+    } else if (strcmp(key, "connection_max") == 0) {
+        if (strcmp(value, "infinity") == 0)
+            c->connection_max = 0;
+        else if (parse_uint(value, UINT32_MAX, &n) == 0 && n > 0)
+            c->connection_max = (uint32_t)n;
+        else
+            goto bad_value;
+    } else if (strcmp(key, "max_message_size") == 0) {
+        /* RabbitMQ caps it at 512 MiB */
+        if (parse_bytes(value, &c->max_message_size) != 0 || c->max_message_size == 0 ||
+            c->max_message_size > 536870912)
             goto bad_value;
     } else if (strcmp(key, "default_user") == 0) {
         if (copy_str(c->default_user, sizeof(c->default_user), value) != 0)
@@ -153,9 +348,8 @@ wrn_config_set(struct wrn_config *c, const char *key, const char *value, char *e
     } else if (strcmp(key, "data_dir") == 0) {
         if (*value == '\0' || copy_str(c->data_dir, sizeof(c->data_dir), value) != 0)
             goto bad_value;
-    } else if (strcmp(key, "log.console") == 0 || strcmp(key, "loopback_users.guest") == 0) {
-        /* Accepted for compatibility: logs always go to the console, and guest is
-         * always limited to loopback. */
+    } else if (strcmp(key, "log.console") == 0) {
+        /* Accepted for compatibility: logs always go to the console. */
     } else {
         return 1;
     }
@@ -178,35 +372,42 @@ trim(char *s)
     return s;
 }
 
+/* Config files are small; anything bigger is not one. */
+#define CONFIG_FILE_MAX (1024 * 1024)
+
 int
-wrn_config_load_file(struct wrn_config *c, const char *path, char *err, size_t errlen)
+wrn_config_load_buffer(struct wrn_config *c, const char *name, const char *text, size_t len,
+                       char *err, size_t errlen)
 {
     char line[4096], msg[512];
-    int lineno = 0, rc = 0;
-    FILE *f = fopen(path, "r");
+    int lineno = 0;
+    size_t pos = 0;
 
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
+    while (pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = (nl != NULL ? (size_t)(nl - text) : len) - pos;
         char *s, *eq, *key, *value;
 
         lineno++;
-        if (strchr(line, '\n') == NULL && !feof(f)) {
-            snprintf(err, errlen, "%s:%d: line too long", path, lineno);
-            rc = -1;
-            break;
+        if (n >= sizeof(line)) {
+            snprintf(err, errlen, "%s:%d: line too long", name, lineno);
+            return -1;
         }
+        if (memchr(text + pos, '\0', n) != NULL) {
+            snprintf(err, errlen, "%s:%d: NUL byte in a text file", name, lineno);
+            return -1;
+        }
+        memcpy(line, text + pos, n);
+        line[n] = '\0';
+        pos += n + 1;
         if ((s = strchr(line, '#')) != NULL)
             *s = '\0';
         s = trim(line);
         if (*s == '\0')
             continue;
         if ((eq = strchr(s, '=')) == NULL) {
-            snprintf(err, errlen, "%s:%d: expected 'key = value'", path, lineno);
-            rc = -1;
-            break;
+            snprintf(err, errlen, "%s:%d: expected 'key = value'", name, lineno);
+            return -1;
         }
         *eq = '\0';
         key = trim(s);
@@ -215,16 +416,41 @@ wrn_config_load_file(struct wrn_config *c, const char *path, char *err, size_t e
         case 0:
             break;
         case 1:
-            wrn_log_warning("%s:%d: unknown setting '%s' ignored", path, lineno, key);
+            wrn_log_warning("%s:%d: unknown setting '%s' ignored", name, lineno, key);
             break;
         default:
-            snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
-            rc = -1;
-            break;
+            snprintf(err, errlen, "%s:%d: %s", name, lineno, msg);
+            return -1;
         }
-        if (rc != 0)
-            break;
     }
+    return 0;
+}
+
+int
+wrn_config_load_file(struct wrn_config *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    char *text;
+    size_t len;
+    int rc;
+
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    text = wrn_xmalloc(CONFIG_FILE_MAX + 1);
+    len = fread(text, 1, CONFIG_FILE_MAX + 1, f);
+    if (ferror(f)) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        rc = -1;
+    } else if (len > CONFIG_FILE_MAX) {
+        snprintf(err, errlen, "%s: larger than %d bytes; not a config file", path,
+                 CONFIG_FILE_MAX);
+        rc = -1;
+    } else {
+        rc = wrn_config_load_buffer(c, path, text, len, err, errlen);
+    }
+    wrn_free(text);
     fclose(f);
     if (rc == 0)
         snprintf(c->config_file, sizeof(c->config_file), "%s", path);
@@ -236,6 +462,7 @@ usage(FILE *out)
 {
     fprintf(out,
             "usage: warren [options]\n"
+            "       warren [options] COMMAND ...   (warren help lists the commands)\n"
             "\n"
             "An AMQP 0-9-1 message broker that RabbitMQ clients use unchanged.\n"
             "\n"
@@ -246,27 +473,38 @@ usage(FILE *out)
             "  --data-dir DIR   where durable data lives (data_dir; default ./data)\n"
             "  --help           this text\n"
             "\n"
+            "Commands (add_user, set_permissions, ... as rabbitmqctl's) change the users,\n"
+            "vhosts and permissions in the data folder while the broker is stopped.\n"
+            "\n"
             "Environment: WARREN_CONFIG_FILE names a config file when --config is not given.\n"
-            "Flags override the file. Config keys: listeners.tcp.default, default_user,\n"
-            "default_pass, default_vhost, heartbeat, frame_max, channel_max, log.level,\n"
-            "data_dir, vm_memory_high_watermark.relative, vm_memory_high_watermark.absolute.\n");
+            "Flags override the file. docs/configuration.md lists the config keys.\n");
 }
 
 int
-wrn_config_from_args(struct wrn_config *c, int argc, char **argv)
+wrn_config_from_args(struct wrn_config *c, int argc, char **argv, int *command)
 {
     const char *config_path = getenv("WARREN_CONFIG_FILE");
     char err[1024];
-    int i;
+    int i, nflags = argc;
 
-    /* The file first, so that flags given in any order override it. */
+    /* Flags end at the first word that is not one: an administration command. */
     for (i = 1; i < argc; i++) {
+        if (argv[i][0] != '-') {
+            nflags = i;
+            break;
+        }
+        if (strcmp(argv[i], "--help") != 0 && strcmp(argv[i], "-h") != 0)
+            i++; /* skip the flag's value */
+    }
+    *command = nflags;
+    /* The file first, so that flags given in any order override it. */
+    for (i = 1; i < nflags; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 1;
         }
         if (strcmp(argv[i], "--config") == 0) {
-            if (i + 1 >= argc) {
+            if (i + 1 >= nflags) {
                 fprintf(stderr, "warren: --config needs a file name (see --help)\n");
                 return -1;
             }
@@ -278,8 +516,8 @@ wrn_config_from_args(struct wrn_config *c, int argc, char **argv)
         fprintf(stderr, "warren: %s\n", err);
         return -1;
     }
-    for (i = 1; i < argc; i++) {
-        const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+    for (i = 1; i < nflags; i++) {
+        const char *flag = argv[i], *value = i + 1 < nflags ? argv[i + 1] : NULL;
         const char *key = NULL;
         char buf[1024];
 

@@ -7,6 +7,7 @@
  */
 #include "connection.h"
 
+#include "access.h"
 #include "alloc.h"
 #include "auth.h"
 #include "channel.h"
@@ -311,15 +312,25 @@ apply_exception(struct wrn_conn *c)
 
 /* ---- handshake ------------------------------------------------------------ */
 
+/* The identity of the client's verified TLS certificate, or NULL. */
+static const char *
+conn_cert_name(struct wrn_conn *c)
+{
+    (void)c;
+    return NULL;
+}
+
 static void
 send_start(struct wrn_conn *c)
 {
     struct wrn_method m = {.id = WRN_CONNECTION_START};
+    char mechanisms[160];
     m.a.connection_start.version_major = 0;
     m.a.connection_start.version_minor = 9;
     m.a.connection_start.server_properties.p = (const uint8_t *)server.server_properties;
     m.a.connection_start.server_properties.len = server.server_properties_len;
-    m.a.connection_start.mechanisms = wrn_slice_str("PLAIN AMQPLAIN");
+    wrn_auth_mechanisms(conn_cert_name(c), mechanisms, sizeof(mechanisms));
+    m.a.connection_start.mechanisms = wrn_slice_str(mechanisms);
     m.a.connection_start.locales = wrn_slice_str("en_US");
     wrn_conn_send_method(c, 0, &m);
     c->state = WRN_CONN_WAIT_START_OK;
@@ -348,11 +359,13 @@ handle_start_ok(struct wrn_conn *c, const struct wrn_connection_start_ok *m)
     enum wrn_auth_result r;
 
     read_client_capabilities(c, m->client_properties);
-    r = wrn_auth_login(m->mechanism, m->response, c->loopback, c->user, &who);
+    r = wrn_auth_login(m->mechanism, m->response, conn_cert_name(c), c->loopback, &c->account,
+                       &who);
     if (r != WRN_AUTH_OK)
         c->cur_method = 0; /* RabbitMQ names no method in a login refusal */
     switch (r) {
     case WRN_AUTH_OK:
+        snprintf(c->user, sizeof(c->user), "%s", c->account->name);
         break;
     case WRN_AUTH_BAD_MECHANISM:
         return wrn_conn_raise(c, 0, WRN_ACCESS_REFUSED, "unsupported authentication mechanism '%.*s'",
@@ -408,16 +421,39 @@ handle_tune_ok(struct wrn_conn *c, const struct wrn_connection_tune_ok *m)
     return WRN_OK;
 }
 
+/* connection.open's checks, in RabbitMQ's order: limits, then the vhost's permissions. */
 static int
 handle_open(struct wrn_conn *c, const struct wrn_connection_open *m)
 {
     struct wrn_method ok = {.id = WRN_CONNECTION_OPEN_OK};
     struct wrn_vhost *v = wrn_vhost_find(m->virtual_host);
+    struct wrn_user *u = c->account;
 
+    if (server.cfg.connection_max != 0 && server.nconns > server.cfg.connection_max)
+        return wrn_conn_raise(c, 0, WRN_NOT_ALLOWED,
+                              "connection refused: node connection limit (%u) is reached",
+                              server.cfg.connection_max);
     if (v == NULL)
         return wrn_conn_raise(c, 0, WRN_NOT_ALLOWED, "vhost %.*s not found",
                               WRN_SLICE_ARG(m->virtual_host));
+    if (v->nconnections >= v->max_connections)
+        return wrn_conn_raise(c, 0, WRN_NOT_ALLOWED,
+                              "access to vhost '%s' refused for user '%s': connection limit (%u) "
+                              "is reached",
+                              v->name, u->name, v->max_connections);
+    if (u->nconnections >= u->max_connections)
+        return wrn_conn_raise(c, 0, WRN_NOT_ALLOWED,
+                              "connection refused for user '%s': user connection limit (%u) is "
+                              "reached",
+                              u->name, u->max_connections);
+    c->permission = wrn_permission_find(v, u->name);
+    if (c->permission == NULL)
+        return wrn_conn_raise(c, 0, WRN_NOT_ALLOWED, "access to vhost '%s' refused for user '%s'",
+                              v->name, u->name);
     c->vhost = v;
+    v->nconnections++;
+    u->nconnections++;
+    c->counted = true;
     wrn_conn_send_method(c, 0, &ok);
     c->state = WRN_CONN_OPEN;
     if (c->heartbeat)
@@ -926,6 +962,10 @@ conn_destroy(struct wrn_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     server.nconns--;
+    if (c->counted) {
+        c->vhost->nconnections--;
+        c->account->nconnections--;
+    }
     wrn_log(WRN_LOG_DEBUG, c->who, "connection freed");
     bufferevent_free(c->bev);
     event_free(c->timer);

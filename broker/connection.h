@@ -24,6 +24,8 @@ struct event;
 struct wrn_channel;
 struct wrn_vhost;
 struct wrn_msg;
+struct wrn_user;
+struct wrn_permission;
 
 enum wrn_conn_state {
     WRN_CONN_WAIT_HEADER,   /* waiting for "AMQP 0 0 9 1" */
@@ -60,6 +62,9 @@ struct wrn_conn {
 
     struct wrn_vhost *vhost; /* borrowed */
     char user[256];
+    struct wrn_user *account;          /* borrowed: who logged in */
+    struct wrn_permission *permission; /* borrowed: the account's rights in vhost */
+    bool counted; /* counted in its vhost's and user's connection counts */
     /* client capabilities */
     bool cap_consumer_cancel_notify;
     bool cap_auth_failure_close;

@@ -3,6 +3,7 @@
  * and purge, with RabbitMQ's checks and reply texts (spec README, "RabbitMQ
  * behaviour a compatible broker should follow").
  */
+#include "access.h"
 #include "alloc.h"
 #include "channel.h"
 #include "dict.h"
@@ -174,6 +175,8 @@ exchange_declare(struct wrn_channel *ch, const struct wrn_exchange_declare *m)
     if (m->passive) {
         if (m->exchange.len == 0)
             return default_exchange_refused(ch);
+        if (wrn_access_check_any(ch, "exchange", m->exchange) != WRN_OK)
+            return WRN_EAMQP;
         if ((x = wrn_vhost_exchange(VHOST(ch), m->exchange)) == NULL)
             return not_found(ch, "exchange", m->exchange);
     } else {
@@ -182,6 +185,8 @@ exchange_declare(struct wrn_channel *ch, const struct wrn_exchange_declare *m)
                                   "invalid exchange type '%.*s'", WRN_SLICE_ARG(m->type));
         if (m->exchange.len == 0)
             return default_exchange_refused(ch);
+        if (wrn_access_check(ch, WRN_CONFIGURE, "exchange", m->exchange) != WRN_OK)
+            return WRN_EAMQP;
         x = wrn_vhost_exchange(VHOST(ch), m->exchange);
         if (x == NULL) {
             if (has_amq_prefix(m->exchange))
@@ -194,6 +199,11 @@ exchange_declare(struct wrn_channel *ch, const struct wrn_exchange_declare *m)
                                       "'%.*s' in vhost '%s'",
                                       wrn_field_type_name(ae.type), WRN_SLICE_ARG(m->exchange),
                                       VHOST(ch)->name);
+            /* naming an alternate exchange publishes to it: read here, write there */
+            if (wrn_table_get(m->arguments, "alternate-exchange", &ae) &&
+                (wrn_access_check(ch, WRN_READ, "exchange", m->exchange) != WRN_OK ||
+                 wrn_access_check(ch, WRN_WRITE, "exchange", ae.v.s) != WRN_OK))
+                return WRN_EAMQP;
             x = wrn_exchange_new(VHOST(ch), m->exchange, type, m->durable, m->auto_delete,
                                  m->internal, m->arguments);
             wrn_persist_exchange(x, true);
@@ -234,6 +244,8 @@ exchange_delete(struct wrn_channel *ch, const struct wrn_exchange_delete *m)
         return wrn_conn_raise(ch->conn, ch->id, WRN_ACCESS_REFUSED,
                               "deletion of system exchange '%s' in vhost '%s' not allowed",
                               x->name, VHOST(ch)->name);
+    if (wrn_access_check(ch, WRN_CONFIGURE, "exchange", m->exchange) != WRN_OK)
+        return WRN_EAMQP;
     if (x != NULL && m->if_unused && x->nbindings > 0)
         return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED,
                               "exchange '%s' in vhost '%s' in use", x->name, VHOST(ch)->name);
@@ -263,10 +275,16 @@ exchange_bind(struct wrn_channel *ch, struct wrn_slice source, struct wrn_slice 
     struct wrn_exchange *src, *dst;
     struct wrn_binding *b;
 
+    if (wrn_access_check(ch, WRN_WRITE, "exchange", destination) != WRN_OK)
+        return WRN_EAMQP;
     if (source.len == 0 || destination.len == 0)
         return default_exchange_refused(ch);
+    if (wrn_access_check(ch, WRN_READ, "exchange", source) != WRN_OK)
+        return WRN_EAMQP;
     src = wrn_vhost_exchange(VHOST(ch), source);
     dst = wrn_vhost_exchange(VHOST(ch), destination);
+    if (src != NULL && wrn_access_check_topic(ch, WRN_READ, src, key) != WRN_OK)
+        return WRN_EAMQP;
     if (!bind && (src == NULL || dst == NULL))
         goto reply; /* as for queue.unbind */
     if (src == NULL)
@@ -359,6 +377,8 @@ queue_declare(struct wrn_channel *ch, const struct wrn_queue_declare *m)
     if (m->passive) {
         if (wrn_channel_queue_name(ch, &name) != WRN_OK)
             return WRN_EAMQP;
+        if (wrn_access_check_any(ch, "queue", name) != WRN_OK)
+            return WRN_EAMQP;
         if ((q = wrn_vhost_queue(VHOST(ch), name)) == NULL)
             return not_found(ch, "queue", name);
         if (wrn_channel_check_exclusive(ch, q) != WRN_OK)
@@ -370,13 +390,21 @@ queue_declare(struct wrn_channel *ch, const struct wrn_queue_declare *m)
             return wrn_conn_raise(ch->conn, ch->id, WRN_ACCESS_REFUSED,
                                   "queue name '%.*s' contains reserved prefix 'amq.*'",
                                   WRN_SLICE_ARG(name));
+        if (wrn_access_check(ch, WRN_CONFIGURE, "queue", name) != WRN_OK)
+            return WRN_EAMQP;
         q = wrn_vhost_queue(VHOST(ch), name);
         if (q == NULL) {
             struct wrn_queue_args qa;
+            struct wrn_field dlx;
             char err[256];
             if (!wrn_queue_args_parse(m->arguments, m->durable, m->exclusive, m->auto_delete,
                                       name, VHOST(ch)->name, &qa, err, sizeof(err)))
                 return wrn_conn_raise(ch->conn, ch->id, WRN_PRECONDITION_FAILED, "%s", err);
+            /* dead-lettering reads this queue and publishes to the DLX */
+            if (wrn_table_get(m->arguments, "x-dead-letter-exchange", &dlx) &&
+                (wrn_access_check(ch, WRN_READ, "queue", name) != WRN_OK ||
+                 wrn_access_check(ch, WRN_WRITE, "exchange", dlx.v.s) != WRN_OK))
+                return WRN_EAMQP;
             q = wrn_queue_new(VHOST(ch), name, m->durable, m->exclusive, m->auto_delete,
                               ch->conn, m->arguments, &qa);
             wrn_persist_queue(q, true);
@@ -435,12 +463,18 @@ queue_bind(struct wrn_channel *ch, struct wrn_slice qname, struct wrn_slice xnam
         key.p = ch->last_queue;
         key.len = ch->last_queue_len;
     }
+    if (wrn_channel_queue_name(ch, &qname) != WRN_OK)
+        return WRN_EAMQP;
+    if (wrn_access_check(ch, WRN_WRITE, "queue", qname) != WRN_OK)
+        return WRN_EAMQP;
     if (xname.len == 0)
         return default_exchange_refused(ch);
-    if (wrn_channel_queue_name(ch, &qname) != WRN_OK)
+    if (wrn_access_check(ch, WRN_READ, "exchange", xname) != WRN_OK)
         return WRN_EAMQP;
     q = wrn_vhost_queue(VHOST(ch), qname);
     x = wrn_vhost_exchange(VHOST(ch), xname);
+    if (x != NULL && wrn_access_check_topic(ch, WRN_READ, x, key) != WRN_OK)
+        return WRN_EAMQP;
     if (!bind && (q == NULL || x == NULL))
         goto reply; /* RabbitMQ: unbinding from something missing succeeds */
     if (q == NULL)
@@ -467,9 +501,12 @@ static int
 queue_purge(struct wrn_channel *ch, const struct wrn_queue_purge *m)
 {
     struct wrn_method ok = {.id = WRN_QUEUE_PURGE_OK};
+    struct wrn_slice name = m->queue;
     struct wrn_queue *q;
 
-    if (wrn_channel_find_queue(ch, m->queue, &q) != WRN_OK)
+    if (wrn_channel_queue_name(ch, &name) != WRN_OK ||
+        wrn_access_check(ch, WRN_READ, "queue", name) != WRN_OK ||
+        wrn_channel_find_queue(ch, name, &q) != WRN_OK)
         return WRN_EAMQP;
     ok.a.queue_purge_ok.message_count = wrn_queue_purge(q);
     if (!m->nowait)
@@ -484,7 +521,8 @@ queue_delete(struct wrn_channel *ch, const struct wrn_queue_delete *m)
     struct wrn_slice name = m->queue;
     struct wrn_queue *q;
 
-    if (wrn_channel_queue_name(ch, &name) != WRN_OK)
+    if (wrn_channel_queue_name(ch, &name) != WRN_OK ||
+        wrn_access_check(ch, WRN_CONFIGURE, "queue", name) != WRN_OK)
         return WRN_EAMQP;
     q = wrn_vhost_queue(VHOST(ch), name);
     if (q != NULL) { /* deleting a missing queue succeeds with a count of 0 */

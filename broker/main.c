@@ -3,6 +3,7 @@
  * listener, and a clean stop on SIGTERM or SIGINT.
  */
 #include "config.h"
+#include "ctl.h"
 #include "listener.h"
 #include "log.h"
 #include "memory.h"
@@ -30,11 +31,13 @@ main(int argc, char **argv)
     struct event_base *base;
     struct evconnlistener *listener;
     struct event *sigterm, *sigint;
-    int rc;
+    int rc, command;
 
     wrn_config_defaults(&server.cfg);
-    if ((rc = wrn_config_from_args(&server.cfg, argc, argv)) != 0)
+    if ((rc = wrn_config_from_args(&server.cfg, argc, argv, &command)) != 0)
         return rc > 0 ? 0 : 2;
+    if (command < argc)
+        return wrn_ctl_main(argc - command, argv + command);
     wrn_log_set_level((enum wrn_log_level)server.cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
 

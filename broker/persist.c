@@ -14,9 +14,16 @@
  *   E queue seq -> msg id u64, flags (delivered), delivery count u32,
  *                  exchange len u8, key len u8, props len u32, body size u64,
  *                  then the exchange, routing key and properties themselves
+ *   V name -> version, max-connections u32
+ *   U name -> version, hash algorithm u8, hash (shortstr), tags (longstr),
+ *             max-connections u32
+ *   P vhost user -> version, configure, write, read (longstrs)
+ *   T vhost user (shortstr) exchange -> version, write, read (longstrs)
+ *   Z "seeded" -> (empty): the default user and vhost were created once
  */
 #include "persist.h"
 
+#include "access.h"
 #include "alloc.h"
 #include "channel.h"
 #include "dict.h"
@@ -666,6 +673,321 @@ recover_bindings(struct wrn_vhost *v)
     wrn_store_iter_free(it);
 }
 
+/* ---- vhosts, users and permissions ---------------------------------------------- */
+
+static void
+put_record(const uint8_t *key, size_t klen, struct wrn_wbuf *w)
+{
+    WRN_ASSERT(!w->overflow);
+    wrn_store_batch_put(batch(), key, klen, w->p, w->len);
+}
+
+void
+wrn_persist_vhost(struct wrn_vhost *v, bool present)
+{
+    uint8_t key[300], val[8];
+    size_t klen = wrn_key_named(key, sizeof(key), WRN_KEY_VHOST, v->name, strlen(v->name));
+    struct wrn_wbuf w;
+
+    if (P.store == NULL)
+        return;
+    WRN_ASSERT(klen > 0);
+    if (!present) {
+        wrn_store_batch_delete(batch(), key, klen);
+        return;
+    }
+    wrn_wbuf_init(&w, val, sizeof(val));
+    wrn_put_u8(&w, RECORD_VERSION);
+    wrn_put_u32(&w, v->max_connections);
+    put_record(key, klen, &w);
+}
+
+void
+wrn_persist_user(struct wrn_user *u, bool present)
+{
+    uint8_t key[300], *val;
+    size_t klen = wrn_key_named(key, sizeof(key), WRN_KEY_USER, u->name, strlen(u->name));
+    size_t cap = 16 + WRN_PASSWORD_HASH_MAX + strlen(u->tags);
+    struct wrn_wbuf w;
+
+    if (P.store == NULL)
+        return;
+    WRN_ASSERT(klen > 0);
+    if (!present) {
+        wrn_store_batch_delete(batch(), key, klen);
+        return;
+    }
+    val = wrn_xmalloc(cap);
+    wrn_wbuf_init(&w, val, cap);
+    wrn_put_u8(&w, RECORD_VERSION);
+    wrn_put_u8(&w, (uint8_t)u->hash.algorithm);
+    wrn_put_shortstr(&w, (struct wrn_slice){u->hash.bytes, u->hash.len});
+    wrn_put_longstr(&w, wrn_slice_str(u->tags));
+    wrn_put_u32(&w, u->max_connections);
+    put_record(key, klen, &w);
+    wrn_free(val);
+}
+
+/* The name part of a topic permission's key: the user, then the exchange. */
+static size_t
+topic_key(uint8_t *key, size_t cap, struct wrn_vhost *v, const char *user, const char *exchange)
+{
+    uint8_t name[600];
+    struct wrn_wbuf w;
+
+    wrn_wbuf_init(&w, name, sizeof(name));
+    wrn_put_shortstr(&w, wrn_slice_str(user));
+    wrn_put_bytes(&w, exchange, strlen(exchange));
+    WRN_ASSERT(!w.overflow);
+    return scoped_key(key, cap, WRN_KEY_TOPIC_PERMISSION, v, name, w.len);
+}
+
+void
+wrn_persist_topic_permission(struct wrn_vhost *v, const char *user,
+                             const struct wrn_topic_permission *t, const char *exchange)
+{
+    uint8_t key[1200], *val;
+    size_t klen = topic_key(key, sizeof(key), v, user, t != NULL ? t->exchange : exchange);
+    size_t cap;
+    struct wrn_wbuf w;
+
+    if (P.store == NULL)
+        return;
+    if (t == NULL) {
+        wrn_store_batch_delete(batch(), key, klen);
+        return;
+    }
+    cap = 16 + strlen(t->write.source) + strlen(t->read.source);
+    val = wrn_xmalloc(cap);
+    wrn_wbuf_init(&w, val, cap);
+    wrn_put_u8(&w, RECORD_VERSION);
+    wrn_put_longstr(&w, wrn_slice_str(t->write.source));
+    wrn_put_longstr(&w, wrn_slice_str(t->read.source));
+    put_record(key, klen, &w);
+    wrn_free(val);
+}
+
+void
+wrn_persist_permission(struct wrn_vhost *v, const char *user, const struct wrn_permission *p)
+{
+    uint8_t key[600], *val;
+    size_t klen = scoped_key(key, sizeof(key), WRN_KEY_PERMISSION, v, user, strlen(user));
+    size_t cap = 16;
+    struct wrn_wbuf w;
+
+    if (P.store == NULL)
+        return;
+    if (p == NULL) {
+        wrn_store_batch_delete(batch(), key, klen);
+        return;
+    }
+    for (int r = 0; r < 3; r++)
+        cap += 4 + strlen(p->rights[r].source);
+    val = wrn_xmalloc(cap);
+    wrn_wbuf_init(&w, val, cap);
+    wrn_put_u8(&w, RECORD_VERSION);
+    for (int r = 0; r < 3; r++)
+        wrn_put_longstr(&w, wrn_slice_str(p->rights[r].source));
+    put_record(key, klen, &w);
+    wrn_free(val);
+}
+
+/* A record's string as a C string (records hold no NUL bytes of their own). */
+static char *
+dup_slice(struct wrn_slice s)
+{
+    return wrn_xstrndup(s.p != NULL ? (const void *)s.p : "", s.len);
+}
+
+/* The records of one unscoped tag (V, U), in key order. */
+static struct wrn_store_iter *
+named_iter(uint8_t tag)
+{
+    uint8_t lo[1], hi[1];
+
+    wrn_key_tag_range(lo, hi, tag);
+    return wrn_store_iter_new(P.store, lo, 1, hi, 1);
+}
+
+/* The next record of it: its name, as a C string the caller frees, and its value. */
+static bool
+next_named(struct wrn_store_iter *it, uint8_t tag, char **name, struct wrn_cursor *val)
+{
+    const void *key, *value;
+    const uint8_t *n;
+    size_t klen, vlen, nlen;
+
+    while (wrn_store_iter_next(it, &key, &klen, &value, &vlen) == 1) {
+        if (wrn_key_named_decode(key, klen, tag, &n, &nlen) != 0)
+            continue;
+        *name = dup_slice((struct wrn_slice){n, (uint32_t)nlen});
+        wrn_cursor_init(val, value, vlen);
+        return true;
+    }
+    return false;
+}
+
+static void
+recover_vhosts(void)
+{
+    struct wrn_store_iter *it = named_iter(WRN_KEY_VHOST);
+    struct wrn_cursor c;
+    uint8_t version;
+    uint32_t max;
+    char *name;
+
+    while (next_named(it, WRN_KEY_VHOST, &name, &c)) {
+        if (!wrn_get_u8(&c, &version) || version != RECORD_VERSION || !wrn_get_u32(&c, &max))
+            wrn_log_warning("skipping unreadable vhost record");
+        else if (wrn_vhost_find(wrn_slice_str(name)) == NULL)
+            wrn_vhost_new(name)->max_connections = max;
+        wrn_free(name);
+    }
+    wrn_store_iter_free(it);
+}
+
+static void
+recover_users(void)
+{
+    struct wrn_store_iter *it = named_iter(WRN_KEY_USER);
+    struct wrn_cursor c;
+    char *name;
+
+    while (next_named(it, WRN_KEY_USER, &name, &c)) {
+        struct wrn_password_hash h = {0};
+        struct wrn_slice hash, tags;
+        uint8_t version, algorithm;
+        uint32_t max;
+        char *t;
+
+        if (!wrn_get_u8(&c, &version) || version != RECORD_VERSION ||
+            !wrn_get_u8(&c, &algorithm) || algorithm > WRN_HASH_MD5 ||
+            !wrn_get_shortstr(&c, &hash) || hash.len > sizeof(h.bytes) ||
+            !wrn_get_longstr(&c, &tags) || !wrn_get_u32(&c, &max)) {
+            wrn_log_warning("skipping unreadable user record");
+            wrn_free(name);
+            continue;
+        }
+        h.algorithm = (enum wrn_hash_algorithm)algorithm;
+        h.len = (uint8_t)hash.len;
+        if (hash.len > 0)
+            memcpy(h.bytes, hash.p, hash.len);
+        t = dup_slice(tags);
+        wrn_user_put(name, &h, t)->max_connections = max;
+        wrn_free(name);
+        wrn_free(t);
+    }
+    wrn_store_iter_free(it);
+}
+
+static void
+recover_permissions(struct wrn_vhost *v)
+{
+    struct wrn_store_iter *it = scoped_iter(v, WRN_KEY_PERMISSION);
+    struct wrn_slice user, rights[3];
+    struct wrn_cursor c;
+    uint8_t version;
+
+    while (next_scoped(it, WRN_KEY_PERMISSION, &user, &c)) {
+        char *u, *r[3];
+        if (!wrn_get_u8(&c, &version) || version != RECORD_VERSION ||
+            !wrn_get_longstr(&c, &rights[0]) || !wrn_get_longstr(&c, &rights[1]) ||
+            !wrn_get_longstr(&c, &rights[2])) {
+            wrn_log_warning("skipping unreadable permission record");
+            continue;
+        }
+        u = dup_slice(user);
+        for (int i = 0; i < 3; i++)
+            r[i] = dup_slice(rights[i]);
+        if (wrn_pattern_check(r[0], NULL, 0) == 0 && wrn_pattern_check(r[1], NULL, 0) == 0 &&
+            wrn_pattern_check(r[2], NULL, 0) == 0)
+            wrn_permission_set(v, u, r[0], r[1], r[2]);
+        else
+            wrn_log_warning("vhost '%s': permissions of user '%s' do not compile; skipped",
+                            v->name, u);
+        wrn_free(u);
+        for (int i = 0; i < 3; i++)
+            wrn_free(r[i]);
+    }
+    wrn_store_iter_free(it);
+}
+
+static void
+recover_topic_permissions(struct wrn_vhost *v)
+{
+    struct wrn_store_iter *it = scoped_iter(v, WRN_KEY_TOPIC_PERMISSION);
+    struct wrn_slice name, user, write, read;
+    struct wrn_cursor c, nc;
+    uint8_t version;
+
+    while (next_scoped(it, WRN_KEY_TOPIC_PERMISSION, &name, &c)) {
+        char *u, *x, *w, *r;
+        wrn_cursor_init(&nc, name.p, name.len);
+        if (!wrn_get_shortstr(&nc, &user) || !wrn_get_u8(&c, &version) ||
+            version != RECORD_VERSION || !wrn_get_longstr(&c, &write) ||
+            !wrn_get_longstr(&c, &read)) {
+            wrn_log_warning("skipping unreadable topic permission record");
+            continue;
+        }
+        u = dup_slice(user);
+        x = dup_slice((struct wrn_slice){nc.p, (uint32_t)wrn_cursor_left(&nc)});
+        w = dup_slice(write);
+        r = dup_slice(read);
+        if (wrn_pattern_check(w, NULL, 0) != 0 || wrn_pattern_check(r, NULL, 0) != 0 ||
+            wrn_topic_permission_set(v, u, x, w, r) != 0)
+            wrn_log_warning("vhost '%s': topic permission of user '%s' skipped", v->name, u);
+        wrn_free(u);
+        wrn_free(x);
+        wrn_free(w);
+        wrn_free(r);
+    }
+    wrn_store_iter_free(it);
+}
+
+/*
+ * On a fresh store, create the configured default vhost and user with all
+ * rights, as RabbitMQ does on its first start; the marker keeps an operator
+ * who deleted them from getting them back at the next start.
+ */
+static void
+seed_defaults(void)
+{
+    static const uint8_t seeded[] = {WRN_KEY_META, 's', 'e', 'e', 'd', 'e', 'd'};
+    const struct wrn_config *cfg = &server.cfg;
+    struct wrn_password_hash h;
+    struct wrn_vhost *v;
+    struct wrn_user *u;
+    void *val;
+    size_t vlen;
+
+    if (wrn_store_get(P.store, seeded, sizeof(seeded), &val, &vlen) == 1) {
+        wrn_store_free(val);
+        return;
+    }
+    v = wrn_vhost_find(wrn_slice_str(cfg->default_vhost));
+    if (v == NULL)
+        v = wrn_vhost_new(cfg->default_vhost);
+    wrn_persist_vhost(v, true);
+    wrn_password_hash(cfg->default_pass, strlen(cfg->default_pass), &h);
+    u = wrn_user_put(cfg->default_user, &h, "administrator");
+    wrn_persist_user(u, true);
+    wrn_persist_permission(v, u->name, wrn_permission_set(v, u->name, ".*", ".*", ".*"));
+    wrn_store_batch_put(batch(), seeded, sizeof(seeded), "", 0);
+    wrn_log_info("created the default user '%s' and vhost '%s'", u->name, v->name);
+}
+
+static void
+recover_accounts(void)
+{
+    recover_vhosts();
+    recover_users();
+    for (struct wrn_vhost *v = server.vhosts; v != NULL; v = v->next) {
+        recover_permissions(v);
+        recover_topic_permissions(v);
+    }
+    seed_defaults();
+}
+
 /* What routing and queues read from the properties: priority and expiration. */
 static void
 restore_properties(struct wrn_msg *m)
@@ -749,6 +1071,7 @@ recover(void)
     void *value;
     uint64_t messages = 0, queues = 0;
 
+    recover_accounts();
     for (struct wrn_vhost *v = server.vhosts; v != NULL; v = v->next) {
         recover_exchanges(v);
         recover_queues(v);

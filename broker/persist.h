@@ -20,6 +20,10 @@ struct wrn_queue;
 struct wrn_binding;
 struct wrn_qentry;
 struct wrn_channel;
+struct wrn_vhost;
+struct wrn_user;
+struct wrn_permission;
+struct wrn_topic_permission;
 
 /*
  * Open the store in dir and recover: definitions first, then every durable
@@ -34,6 +38,15 @@ bool wrn_persist_enabled(void);
 void wrn_persist_exchange(struct wrn_exchange *x, bool present);
 void wrn_persist_queue(struct wrn_queue *q, bool present);
 void wrn_persist_binding(struct wrn_binding *b, bool present);
+
+/* Accounts: vhosts (with their limits), users, and user rights in a vhost. */
+void wrn_persist_vhost(struct wrn_vhost *v, bool present);
+void wrn_persist_user(struct wrn_user *u, bool present);
+/* p NULL forgets user's permission in v. */
+void wrn_persist_permission(struct wrn_vhost *v, const char *user, const struct wrn_permission *p);
+/* t NULL forgets user's topic permission on exchange in v. */
+void wrn_persist_topic_permission(struct wrn_vhost *v, const char *user,
+                                  const struct wrn_topic_permission *t, const char *exchange);
 
 /* A message entered q: stored if the message is persistent and q durable. */
 void wrn_persist_enqueue(struct wrn_queue *q, struct wrn_qentry *e);

@@ -4,8 +4,8 @@
  */
 #include "server.h"
 
+#include "access.h"
 #include "alloc.h"
-#include "auth.h"
 #include "connection.h"
 #include "dict.h"
 #include "log.h"
@@ -63,10 +63,8 @@ wrn_server_init(struct event_base *base)
 {
     server.base = base;
     server.reply_channels = wrn_dict_new();
-    wrn_vhost_new(server.cfg.default_vhost);
-    /* RabbitMQ's loopback_users: guest may only log in from localhost */
-    wrn_user_add(server.cfg.default_user, server.cfg.default_pass,
-                 strcmp(server.cfg.default_user, "guest") == 0);
+    /* vhosts and users come from the store (persist.c), which creates the
+     * configured defaults on a fresh one */
     build_server_properties();
 }
 
@@ -81,11 +79,5 @@ wrn_server_fini(void)
     }
     wrn_dict_free(server.reply_channels);
     server.reply_channels = NULL;
-    while (server.users != NULL) {
-        struct wrn_user *u = server.users;
-        server.users = u->next;
-        wrn_free(u->name);
-        wrn_free(u->password);
-        wrn_free(u);
-    }
+    wrn_users_free();
 }

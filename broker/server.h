@@ -35,7 +35,7 @@ struct wrn_server {
 
 extern struct wrn_server server;
 
-/* Set up vhosts, users and server properties from server.cfg. */
+/* Set up the server: its event base and properties (vhosts and users come from the store). */
 void wrn_server_init(struct event_base *base);
 /* Close every connection and free everything. */
 void wrn_server_fini(void);

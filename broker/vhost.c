@@ -3,6 +3,7 @@
  */
 #include "vhost.h"
 
+#include "access.h"
 #include "alloc.h"
 #include "dict.h"
 #include "exchange.h"
@@ -31,6 +32,7 @@ wrn_vhost_new(const char *name)
     v->name = wrn_xstrndup(name, strlen(name));
     v->exchanges = wrn_dict_new();
     v->queues = wrn_dict_new();
+    v->max_connections = WRN_NO_LIMIT;
     for (size_t i = 0; i < sizeof(predeclared) / sizeof(predeclared[0]); i++) {
         struct wrn_exchange *x = wrn_exchange_new(v, wrn_slice_str(predeclared[i].name),
                                                   predeclared[i].type, true, false, false, none);
@@ -62,8 +64,20 @@ wrn_vhost_free(struct wrn_vhost *v)
     }
     wrn_dict_free(v->queues);
     wrn_dict_free(v->exchanges);
+    wrn_permissions_free(v);
     wrn_free(v->name);
     wrn_free(v);
+}
+
+void
+wrn_vhost_delete(struct wrn_vhost *v)
+{
+    struct wrn_vhost **pp = &server.vhosts;
+
+    while (*pp != v)
+        pp = &(*pp)->next;
+    *pp = v->next;
+    wrn_vhost_free(v);
 }
 
 struct wrn_vhost *

@@ -17,6 +17,7 @@ extern "C" {
 #define WRN_KEY_VHOST 'V'      /* V name */
 #define WRN_KEY_USER 'U'       /* U name */
 #define WRN_KEY_PERMISSION 'P' /* P vhost-len16 vhost user */
+#define WRN_KEY_TOPIC_PERMISSION 'T' /* T vhost-len16 vhost user-len8 user exchange */
 #define WRN_KEY_EXCHANGE 'X'   /* X vhost-len16 vhost name */
 #define WRN_KEY_QUEUE 'Q'      /* Q vhost-len16 vhost name */
 #define WRN_KEY_BINDING 'B'    /* B vhost-len16 vhost name (composed by the caller) */

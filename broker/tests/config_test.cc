@@ -55,7 +55,8 @@ FromArgs(struct wrn_config *c, std::vector<std::string> args)
     for (auto &a : args)
         argv.push_back(&a[0]);
     argv.push_back(NULL);
-    return wrn_config_from_args(c, static_cast<int>(args.size()), argv.data());
+    int command = 0;
+    return wrn_config_from_args(c, static_cast<int>(args.size()), argv.data(), &command);
 }
 
 class Config : public ::testing::Test

@@ -1,11 +1,14 @@
 /*
- * fake_channel.cc - the three channel.c functions queue.c calls, and the
- * server state that server.c would define, replaced by a recorder. It follows
+ * fake_channel.cc - the three channel.c functions queue.c calls, the
+ * server state that server.c would define, and connection.c's raise,
+ * replaced by recorders. It follows
  * the real channel's ownership: a delivery's message ref passes to the
  * channel, and an acked delivery also holds a ref on its queue.
  */
 #include "fake_channel.h"
 
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <map>
 
@@ -22,6 +25,8 @@ std::vector<Delivery> deliveries;
 uint64_t no_ack_deliveries;
 std::vector<struct wrn_consumer *> gone;
 struct wrn_channel channel;
+uint16_t raised_code;
+std::string raised_text;
 
 namespace
 {
@@ -103,6 +108,22 @@ wrn_channel_deliver(struct wrn_channel *ch, struct wrn_consumer *c, struct wrn_q
     c->unacked++;
     wrn_queue_ref(q);
     fake::deliveries.push_back(fake::Delivery{c, q, *e});
+}
+
+int
+wrn_conn_raise(struct wrn_conn *c, uint16_t channel, uint16_t code, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+
+    (void)c;
+    (void)channel;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    fake::raised_code = code;
+    fake::raised_text = text;
+    return WRN_EAMQP;
 }
 
 void

@@ -43,6 +43,9 @@ extern uint64_t no_ack_deliveries;
 extern std::vector<struct wrn_consumer *> gone;
 /* A channel object to point consumers at; the fake never looks inside. */
 extern struct wrn_channel channel;
+/* The last AMQP exception wrn_conn_raise() recorded. */
+extern uint16_t raised_code;
+extern std::string raised_text;
 
 /*
  * How many more deliveries c may take; negative means no limit (the
