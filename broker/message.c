@@ -7,6 +7,7 @@
 #include "log.h"
 #include "memory.h"
 #include "methods.h"
+#include "persist.h"
 
 static uint64_t bytes_in_use;
 
@@ -57,6 +58,7 @@ msg_alloc(struct wrn_slice exchange, struct wrn_slice routing_key, struct wrn_sl
     m->cc_bcc = false;
     m->store_id = 0;
     m->store_refs = 0;
+    m->page_id = 0;
     m->bcc = NULL;
     m->bcc_len = 0;
     bytes_in_use += held_bytes(m);
@@ -97,6 +99,8 @@ wrn_msg_unref(struct wrn_msg *m)
 {
     WRN_ASSERT(m->refs > 0);
     if (--m->refs == 0) {
+        if (m->page_id != 0)
+            wrn_persist_drop_page(m);
         bytes_in_use -= held_bytes(m);
         if (m->body_apart)
             wrn_free(m->body);

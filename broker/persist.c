@@ -47,11 +47,19 @@
 /* the fixed part of an entry's value; the message header follows */
 #define ENTRY_VALUE_LEN 27
 
+/* A transient body on its way to the store, readable from memory until written. */
+struct page_write {
+    uint64_t id;
+    struct wrn_msg *m; /* holds a ref: the batch borrows its body */
+};
+
 /* A submitted batch: its generation and the messages whose bytes it borrows. */
 struct pending {
     uint64_t gen;
     struct wrn_msg **msgs;
     uint32_t nmsgs, cap;
+    struct page_write *pages;
+    uint32_t npages, pages_cap;
 };
 
 static struct {
@@ -66,6 +74,9 @@ static struct {
     uint64_t writes;
     uint64_t next_msg_id;
     uint64_t next_queue_id;
+    uint64_t next_page_id;
+    struct wrn_dict *pages_in_flight; /* page id -> message, until its page is written */
+    uint64_t paging_bytes;            /* bodies in pages_in_flight */
     struct wrn_channel **waiting; /* channels with confirms or commits waiting on a sync */
     uint32_t nwaiting, waiting_cap;
 } P;
@@ -123,9 +134,21 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
     P.gen++;
 }
 
+static struct wrn_slice
+page_key(const uint64_t *id)
+{
+    return (struct wrn_slice){(const uint8_t *)id, sizeof(*id)};
+}
+
 static void
 pending_free(struct pending *pd)
 {
+    for (uint32_t i = 0; i < pd->npages; i++) {
+        wrn_dict_remove(P.pages_in_flight, page_key(&pd->pages[i].id));
+        P.paging_bytes -= pd->pages[i].m->body_size;
+        wrn_msg_unref(pd->pages[i].m);
+    }
+    wrn_free(pd->pages);
     for (uint32_t i = 0; i < pd->nmsgs; i++)
         wrn_msg_unref(pd->msgs[i]);
     wrn_free(pd->msgs);
@@ -431,16 +454,47 @@ wrn_persist_forget_entry(struct wrn_queue *q, struct wrn_qentry *e)
 
 /* ---- paging --------------------------------------------------------------- */
 
+/*
+ * A transient body (or a persistent one in a transient queue) has no copy
+ * on disk: write one under a page key, by reference. Until that write is
+ * done the message stays in pages_in_flight, so a consumer that reaches the
+ * stub first reads the body from memory rather than missing it on disk.
+ */
+static uint64_t
+write_page(struct wrn_msg *m)
+{
+    uint8_t key[WRN_KEY_MESSAGE_LEN];
+    uint64_t id = ++P.next_page_id;
+    struct pending *pd;
+
+    wrn_key_page(key, id);
+    wrn_store_batch_put_ref(batch(), key, sizeof(key), m->body, m->body_size);
+    pd = P.pending;
+    if (pd->npages == pd->pages_cap) {
+        pd->pages_cap = pd->pages_cap ? pd->pages_cap * 2 : 16;
+        pd->pages = wrn_xrealloc(pd->pages, pd->pages_cap * sizeof(*pd->pages));
+    }
+    pd->pages[pd->npages].id = id;
+    pd->pages[pd->npages].m = wrn_msg_ref(m);
+    wrn_dict_set(P.pages_in_flight, page_key(&pd->pages[pd->npages].id), m);
+    pd->npages++;
+    P.paging_bytes += m->body_size;
+    return id;
+}
+
 struct wrn_msg *
 wrn_persist_page_out(struct wrn_msg *m)
 {
     struct wrn_msg *stub;
+    uint64_t page_id = 0;
 
-    /* only a body already on disk, in a message no one else holds (no delivery
-     * in flight, no pending batch), can leave memory */
-    if (P.store == NULL || m->refs != 1 || m->store_id == 0 || m->body == NULL ||
+    /* only a message no one else holds (no delivery in flight, no pending
+     * batch) can leave memory; a body read back for delivery stays */
+    if (P.store == NULL || m->refs != 1 || m->page_id != 0 || m->body == NULL ||
         m->body_apart || m->body_size < 256)
         return m;
+    if (m->store_id == 0)
+        page_id = write_page(m);
     stub = wrn_msg_new_paged(wrn_msg_exchange(m), wrn_msg_routing_key(m), wrn_msg_props(m),
                              m->body_size);
     stub->delivery_mode = m->delivery_mode;
@@ -449,11 +503,51 @@ wrn_persist_page_out(struct wrn_msg *m)
     stub->cc_bcc = m->cc_bcc;
     stub->store_id = m->store_id;
     stub->store_refs = m->store_refs;
+    stub->page_id = page_id;
     stub->bcc = m->bcc;
     stub->bcc_len = m->bcc_len;
     m->bcc = NULL;
     wrn_msg_unref(m);
     return stub;
+}
+
+void
+wrn_persist_drop_page(struct wrn_msg *m)
+{
+    uint8_t key[WRN_KEY_MESSAGE_LEN];
+
+    if (P.store != NULL && m->page_id != 0) {
+        wrn_key_page(key, m->page_id);
+        wrn_store_batch_delete(batch(), key, sizeof(key));
+    }
+    m->page_id = 0;
+}
+
+/* The paged body of a transient message: read it back and drop the page. */
+static bool
+load_page(struct wrn_msg *m)
+{
+    uint8_t key[WRN_KEY_MESSAGE_LEN];
+    struct wrn_msg *src = wrn_dict_get(P.pages_in_flight, page_key(&m->page_id));
+    void *data;
+    size_t len;
+
+    if (src != NULL) { /* not written yet: the body is still in memory */
+        wrn_msg_set_body(m, src->body, m->body_size);
+        wrn_persist_drop_page(m);
+        return true;
+    }
+    wrn_key_page(key, m->page_id);
+    if (P.store == NULL || wrn_store_get(P.store, key, sizeof(key), &data, &len) != 1 ||
+        len != m->body_size) {
+        wrn_log_error("paged message body %llu missing from the store",
+                      (unsigned long long)m->page_id);
+        return false;
+    }
+    wrn_msg_set_body(m, data, m->body_size);
+    wrn_store_free(data);
+    wrn_persist_drop_page(m);
+    return true;
 }
 
 bool
@@ -465,6 +559,8 @@ wrn_persist_load(struct wrn_msg *m)
 
     if (!wrn_msg_paged(m))
         return true;
+    if (m->page_id != 0)
+        return load_page(m);
     wrn_key_message(key, m->store_id);
     if (P.store == NULL || wrn_store_get(P.store, key, sizeof(key), &data, &len) != 1 ||
         len != head + m->body_size) {
@@ -479,63 +575,93 @@ wrn_persist_load(struct wrn_msg *m)
 
 /* Message memory above which stored bodies are paged out, whatever the budget. */
 #define PAGE_ABOVE_MAX (128ull << 20)
+/* The most the pager pages out in one run (every 50 ms). */
+#define PAGE_BITE (2ull << 20)
 
-static int
-by_store_id(const void *a, const void *b)
+/* Where a paged body is: its page, or its stored message. */
+static uint64_t
+body_id(const struct wrn_msg *m)
 {
-    uint64_t x = (*(struct wrn_msg *const *)a)->store_id;
-    uint64_t y = (*(struct wrn_msg *const *)b)->store_id;
-    return x < y ? -1 : x > y;
+    return m->page_id != 0 ? m->page_id : m->store_id;
 }
 
-/*
- * Read back the bodies of n paged messages with one ordered scan of the
- * store instead of n lookups: a backlog's messages were stored in publish
- * order, so their ids are dense. Sparse ids, or any body the scan missed,
- * fall back to one lookup each.
- */
-void
-wrn_persist_load_many(struct wrn_msg **msgs, uint32_t n)
+/* Stored bodies first, then pages, each in id order. */
+static int
+by_body_id(const void *a, const void *b)
+{
+    const struct wrn_msg *x = *(struct wrn_msg *const *)a, *y = *(struct wrn_msg *const *)b;
+
+    if ((x->page_id != 0) != (y->page_id != 0))
+        return x->page_id != 0 ? 1 : -1;
+    return body_id(x) < body_id(y) ? -1 : body_id(x) > body_id(y);
+}
+
+/* One ordered scan over the keys of n messages, all stored or all paged. */
+static void
+scan_bodies(struct wrn_msg **msgs, uint32_t n, bool pages)
 {
     uint8_t lo[WRN_KEY_MESSAGE_LEN], hi[WRN_KEY_MESSAGE_LEN];
+    void (*make_key)(uint8_t *, uint64_t) = pages ? wrn_key_page : wrn_key_message;
+    int (*decode)(const void *, size_t, uint64_t *) =
+        pages ? wrn_key_page_decode : wrn_key_message_decode;
     struct wrn_store_iter *it;
     const void *key, *val;
     size_t klen, vlen;
     uint32_t i = 0;
 
+    if (n == 0 || body_id(msgs[n - 1]) - body_id(msgs[0]) >= 4ull * n)
+        return; /* sparse: lookups beat a long scan */
+    make_key(lo, body_id(msgs[0]));
+    make_key(hi, body_id(msgs[n - 1]) + 1);
+    it = wrn_store_iter_new(P.store, lo, sizeof(lo), hi, sizeof(hi));
+    while (i < n && wrn_store_iter_next(it, &key, &klen, &val, &vlen) == 1) {
+        uint64_t id;
+        if (decode(key, klen, &id) != 0)
+            continue;
+        while (i < n && body_id(msgs[i]) < id)
+            i++;
+        for (; i < n && body_id(msgs[i]) == id; i++) {
+            struct wrn_msg *m = msgs[i];
+            /* a stored message's value starts with its header; a page is the body */
+            size_t head = pages ? 0 : (size_t)m->exchange_len + m->routing_key_len + m->props_len;
+            if (!wrn_msg_paged(m) || vlen != head + m->body_size)
+                continue;
+            wrn_msg_set_body(m, (const uint8_t *)val + head, m->body_size);
+            if (pages)
+                wrn_persist_drop_page(m);
+        }
+    }
+    wrn_store_iter_free(it);
+}
+
+/*
+ * Read back the bodies of n paged messages with an ordered scan of the
+ * store instead of n lookups: a backlog's messages were stored (or paged)
+ * in order, so their ids are dense. Sparse ids, or any body the scan
+ * missed, fall back to one lookup each.
+ */
+void
+wrn_persist_load_many(struct wrn_msg **msgs, uint32_t n)
+{
+    uint32_t stored = 0;
+
     if (P.store == NULL || n == 0)
         return;
-    qsort(msgs, n, sizeof(*msgs), by_store_id);
-    if (msgs[n - 1]->store_id - msgs[0]->store_id < 4ull * n) {
-        wrn_key_message(lo, msgs[0]->store_id);
-        wrn_key_message(hi, msgs[n - 1]->store_id + 1);
-        it = wrn_store_iter_new(P.store, lo, sizeof(lo), hi, sizeof(hi));
-        while (i < n && wrn_store_iter_next(it, &key, &klen, &val, &vlen) == 1) {
-            uint64_t id;
-            struct wrn_msg *m;
-            size_t head;
-            if (wrn_key_message_decode(key, klen, &id) != 0)
-                continue;
-            while (i < n && msgs[i]->store_id < id)
-                i++;
-            for (; i < n && msgs[i]->store_id == id; i++) {
-                m = msgs[i];
-                head = (size_t)m->exchange_len + m->routing_key_len + m->props_len;
-                if (wrn_msg_paged(m) && vlen == head + m->body_size)
-                    wrn_msg_set_body(m, (const uint8_t *)val + head, m->body_size);
-            }
-        }
-        wrn_store_iter_free(it);
-    }
-    for (i = 0; i < n; i++)
+    qsort(msgs, n, sizeof(*msgs), by_body_id);
+    while (stored < n && msgs[stored]->page_id == 0)
+        stored++;
+    scan_bodies(msgs, stored, false);
+    scan_bodies(msgs + stored, n - stored, true);
+    for (uint32_t i = 0; i < n; i++)
         if (wrn_msg_paged(msgs[i]))
             wrn_persist_load(msgs[i]);
 }
 
 /*
  * Over half the memory budget (or PAGE_ABOVE_MAX, if lower: a backlog is
- * better on disk than in a large heap), the pager drops stored bodies from
- * memory, newest first (they will be wanted last), until 20% under that.
+ * better on disk than in a large heap), the pager drops bodies from memory,
+ * newest first (they will be wanted last), until 20% under that: stored
+ * ones at once, transient ones once written to a page.
  */
 static void
 pager_cb(evutil_socket_t fd, short what, void *arg)
@@ -547,15 +673,23 @@ pager_cb(evutil_socket_t fd, short what, void *arg)
     struct wrn_slice key;
     void *value;
 
+    /* bodies on their way to disk are as good as gone */
+    uint64_t resident = wrn_msg_bytes() - P.paging_bytes, excess;
+
     (void)fd;
     (void)what;
     (void)arg;
-    if (budget == 0 || wrn_msg_bytes() <= above)
+    if (budget == 0 || resident <= above)
         return;
-    for (struct wrn_vhost *v = server.vhosts; v != NULL && wrn_msg_bytes() > goal; v = v->next) {
+    excess = resident - goal;
+    /* pages are written in bounded bites: one batch holds them all until the
+     * store has them, and the store copies them once more meanwhile */
+    if (excess > PAGE_BITE)
+        excess = PAGE_BITE;
+    for (struct wrn_vhost *v = server.vhosts; v != NULL && excess > 0; v = v->next) {
         wrn_dict_iter_init(&it, v->queues);
-        while (wrn_msg_bytes() > goal && wrn_dict_iter_next(&it, &key, &value))
-            wrn_queue_page_out(value, goal);
+        while (excess > 0 && wrn_dict_iter_next(&it, &key, &value))
+            wrn_queue_page_out(value, &excess);
     }
 }
 
@@ -1095,6 +1229,16 @@ recover(void)
                  (unsigned long long)queues, (unsigned long long)messages);
 }
 
+/* Pages hold transient bodies: none of them outlives the process that wrote it. */
+static void
+drop_stale_pages(void)
+{
+    uint8_t lo[1], hi[1];
+
+    wrn_key_tag_range(lo, hi, WRN_KEY_PAGE);
+    wrn_store_batch_delete_range(batch(), lo, sizeof(lo), hi, sizeof(hi));
+}
+
 int
 wrn_persist_open(const char *dir)
 {
@@ -1107,12 +1251,15 @@ wrn_persist_open(const char *dir)
     P.gen = 1;
     P.next_msg_id = 1;
     P.next_queue_id = 1;
+    P.next_page_id = 0;
+    P.pages_in_flight = wrn_dict_new();
     P.flush_ev = event_new(server.base, -1, 0, flush_cb, NULL);
     P.notify_ev = event_new(server.base, wrn_store_notify_fd(P.store), EV_READ | EV_PERSIST,
                             notify_cb, NULL);
     event_add(P.notify_ev, NULL);
     P.pager_ev = event_new(server.base, -1, EV_PERSIST, pager_cb, NULL);
     event_add(P.pager_ev, &(struct timeval){0, 50000});
+    drop_stale_pages();
     recover();
     wrn_log_info("data folder %s", dir);
     return 0;
@@ -1131,6 +1278,8 @@ wrn_persist_close(void)
     event_free(P.pager_ev);
     wrn_store_close(P.store);
     P.store = NULL;
+    wrn_dict_free(P.pages_in_flight);
+    P.pages_in_flight = NULL;
     wrn_free(P.waiting);
     P.waiting = NULL;
     P.nwaiting = P.waiting_cap = 0;

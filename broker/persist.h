@@ -63,13 +63,16 @@ void wrn_persist_purge(struct wrn_queue *q);
 void wrn_persist_forget_entry(struct wrn_queue *q, struct wrn_qentry *e);
 
 /*
- * Paging. A message whose body is in the store can drop it from memory:
- * page_out returns a bodiless stand-in for a message only its caller holds
- * (or the message itself, unchanged, when it cannot be paged); load reads a
- * paged body back (false if the store cannot give it).
+ * Paging. A message only its caller holds can drop its body from memory:
+ * page_out returns a bodiless stand-in (or the message itself, unchanged,
+ * when it cannot be paged). A stored body is already on disk; any other is
+ * written to a page first, which is not synced, never recovered, and goes
+ * when the message is read back or freed (drop_page, from message.c). load
+ * reads a paged body back (false if the store cannot give it).
  */
 struct wrn_msg *wrn_persist_page_out(struct wrn_msg *m);
 bool wrn_persist_load(struct wrn_msg *m);
+void wrn_persist_drop_page(struct wrn_msg *m);
 /* Read back several paged bodies at once (one ordered scan); msgs is reordered. */
 void wrn_persist_load_many(struct wrn_msg **msgs, uint32_t n);
 

@@ -251,13 +251,16 @@ pop_head(struct wrn_queue *q, struct wrn_qentry *out)
 }
 
 void
-wrn_queue_page_out(struct wrn_queue *q, uint64_t goal)
+wrn_queue_page_out(struct wrn_queue *q, uint64_t *excess)
 {
-    for (int l = top_level(q); l >= 0 && wrn_msg_bytes() > goal; l--) {
+    for (int l = top_level(q); l >= 0 && *excess > 0; l--) {
         struct wrn_qlevel *lv = &q->levels[l];
-        for (uint32_t i = lv->count; i-- > 0 && wrn_msg_bytes() > goal;) {
+        for (uint32_t i = lv->count; i-- > 0 && *excess > 0;) {
             struct wrn_qentry *e = level_at(lv, i);
-            e->msg = wrn_persist_page_out(e->msg);
+            struct wrn_msg *m = e->msg;
+            uint64_t size = m->body_size;
+            if ((e->msg = wrn_persist_page_out(m)) != m)
+                *excess = *excess > size ? *excess - size : 0;
         }
     }
 }

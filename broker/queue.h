@@ -158,9 +158,9 @@ void wrn_queue_remove_consumer(struct wrn_queue *q, struct wrn_consumer *c);
 /* Deliver ready messages to consumers that can take them. */
 void wrn_queue_dispatch(struct wrn_queue *q);
 
-/* Drop stored bodies of ready messages from memory, newest first, until message
- * memory is at most goal bytes. */
-void wrn_queue_page_out(struct wrn_queue *q, uint64_t goal);
+/* Page the bodies of ready messages out to the store, newest first, until
+ * *excess bytes are paged (*excess counts down). */
+void wrn_queue_page_out(struct wrn_queue *q, uint64_t *excess);
 
 /* Put a recovered entry in place (persistence recovery; no dispatch, no limits). */
 void wrn_queue_restore(struct wrn_queue *q, const struct wrn_qentry *e);

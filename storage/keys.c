@@ -42,6 +42,13 @@ wrn_key_message(uint8_t out[WRN_KEY_MESSAGE_LEN], uint64_t msg_id)
     put_u64(out + 1, msg_id);
 }
 
+void
+wrn_key_page(uint8_t out[WRN_KEY_MESSAGE_LEN], uint64_t page_id)
+{
+    out[0] = WRN_KEY_PAGE;
+    put_u64(out + 1, page_id);
+}
+
 /*
  * hi is lo plus one, read as a 9-byte big-endian number. Every entry key of
  * the queue starts with lo, so it sorts at or after lo and before hi; for
@@ -134,15 +141,27 @@ wrn_key_entry_decode(const void *key, size_t klen, uint64_t *queue_id, uint64_t 
     return 0;
 }
 
-int
-wrn_key_message_decode(const void *key, size_t klen, uint64_t *msg_id)
+static int
+id_key_decode(const void *key, size_t klen, uint8_t tag, uint64_t *id)
 {
     const uint8_t *k = key;
 
-    if (klen != WRN_KEY_MESSAGE_LEN || k[0] != WRN_KEY_MESSAGE)
+    if (klen != WRN_KEY_MESSAGE_LEN || k[0] != tag)
         return -1;
-    *msg_id = get_u64(k + 1);
+    *id = get_u64(k + 1);
     return 0;
+}
+
+int
+wrn_key_message_decode(const void *key, size_t klen, uint64_t *msg_id)
+{
+    return id_key_decode(key, klen, WRN_KEY_MESSAGE, msg_id);
+}
+
+int
+wrn_key_page_decode(const void *key, size_t klen, uint64_t *page_id)
+{
+    return id_key_decode(key, klen, WRN_KEY_PAGE, page_id);
 }
 
 int

@@ -22,6 +22,7 @@ extern "C" {
 #define WRN_KEY_QUEUE 'Q'      /* Q vhost-len16 vhost name */
 #define WRN_KEY_BINDING 'B'    /* B vhost-len16 vhost name (composed by the caller) */
 #define WRN_KEY_MESSAGE 'M'    /* M msg-id64: a message body, stored once */
+#define WRN_KEY_PAGE 'N'       /* N page-id64: a transient body paged out; dropped at start */
 #define WRN_KEY_ENTRY 'E'      /* E queue-id64 seq64: one queue entry */
 #define WRN_KEY_META 'Z'       /* Z name: store format version and the like */
 
@@ -38,6 +39,8 @@ extern "C" {
 void wrn_key_entry(uint8_t out[WRN_KEY_ENTRY_LEN], uint64_t queue_id, uint64_t seq);
 /* M msg_id, 9 bytes. */
 void wrn_key_message(uint8_t out[WRN_KEY_MESSAGE_LEN], uint64_t msg_id);
+/* N page_id, 9 bytes (WRN_KEY_MESSAGE_LEN, like a message key). */
+void wrn_key_page(uint8_t out[WRN_KEY_MESSAGE_LEN], uint64_t page_id);
 /*
  * [lo, hi) holding every entry of queue_id and nothing else: lo is E queue_id,
  * hi the next 9-byte string after it (for the last id the carry reaches the
@@ -74,6 +77,7 @@ int wrn_key_scoped_range(uint8_t *lo, size_t *lolen, uint8_t *hi, size_t *hilen,
 /* Decoders: 0 when key has the expected tag and shape, -1 otherwise. */
 int wrn_key_entry_decode(const void *key, size_t klen, uint64_t *queue_id, uint64_t *seq);
 int wrn_key_message_decode(const void *key, size_t klen, uint64_t *msg_id);
+int wrn_key_page_decode(const void *key, size_t klen, uint64_t *page_id);
 /* name points into key. */
 int wrn_key_named_decode(const void *key, size_t klen, uint8_t tag, const uint8_t **name,
                          size_t *nlen);

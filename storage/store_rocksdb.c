@@ -675,6 +675,9 @@ wrn_store_open(const char *dir, struct wrn_store **out, char *err, size_t errlen
     s->wopts = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(s->wopts, 1);
     s->ropts = rocksdb_readoptions_create();
+    /* bodies are read back once, on their way to a consumer: caching their
+     * blocks would only grow the heap (index and filter blocks still cache) */
+    rocksdb_readoptions_set_fill_cache(s->ropts, 0);
 
     block_signals(&old);
     s->db = rocksdb_open(s->opts, dir, &rerr);
@@ -808,6 +811,7 @@ wrn_store_iter_new(struct wrn_store *s, const void *lower, size_t llen, const vo
     if (ulen)
         memcpy(it->bounds + llen, upper, ulen);
     it->ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_fill_cache(it->ro, 0); /* one pass: see ropts */
     /* RocksDB keeps pointers to the bounds: they live as long as it does. */
     if (llen)
         rocksdb_readoptions_set_iterate_lower_bound(it->ro, (const char *)it->bounds, llen);

@@ -149,6 +149,21 @@ TEST(Keys, MessageRoundTrip)
     EXPECT_EQ(-1, wrn_key_message_decode(k, sizeof(k), &id));
 }
 
+TEST(Keys, PageKeysAreApartFromMessageKeys)
+{
+    uint8_t k[WRN_KEY_MESSAGE_LEN];
+    uint64_t id;
+
+    wrn_key_page(k, 42);
+    EXPECT_EQ('N', k[0]);
+    ASSERT_EQ(0, wrn_key_page_decode(k, sizeof(k), &id));
+    EXPECT_EQ(42u, id);
+    /* a page is never mistaken for a stored body, nor the other way round */
+    EXPECT_EQ(-1, wrn_key_message_decode(k, sizeof(k), &id));
+    wrn_key_message(k, 42);
+    EXPECT_EQ(-1, wrn_key_page_decode(k, sizeof(k), &id));
+}
+
 TEST(Keys, TagRangeHoldsOnlyThatTag)
 {
     uint8_t lo[1], hi[1], m[WRN_KEY_MESSAGE_LEN];
