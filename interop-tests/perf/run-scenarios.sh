@@ -279,4 +279,5 @@ if [ -n "$errors" ]; then
     echo "errors:"
     echo "$errors"
 fi
+echo "Chart: python3 $SCRIPT_DIR/chart.py $OUT -o warren-perf-chart.svg"
 exit 0
