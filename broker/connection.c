@@ -374,10 +374,11 @@ handle_start_ok(struct wrn_conn *c, const struct wrn_connection_start_ok *m)
         return wrn_conn_raise(c, 0, WRN_ACCESS_REFUSED, "malformed %.*s response",
                               WRN_SLICE_ARG(m->mechanism));
     case WRN_AUTH_LOOPBACK_ONLY:
-        return wrn_conn_raise(c, 0, WRN_ACCESS_REFUSED,
-                              "Login was refused using authentication mechanism %.*s. "
-                              "User '%.*s' can only connect via localhost",
-                              WRN_SLICE_ARG(m->mechanism), WRN_SLICE_ARG(who));
+        /* the reason goes to the log only: the client learns no more than
+         * from a wrong password, as with RabbitMQ */
+        wrn_log(WRN_LOG_WARNING, c->who, "user '%.*s' can only connect via localhost",
+                WRN_SLICE_ARG(who));
+        /* fall through */
     case WRN_AUTH_REFUSED:
         return wrn_conn_raise(c, 0, WRN_ACCESS_REFUSED,
                               "Login was refused using authentication mechanism %.*s. "

@@ -144,13 +144,27 @@ set_user_tags(struct ctl_args *a)
     return 0;
 }
 
+/* "name\t[tag1, tag2]", as rabbitmqctl lists them. */
+static void
+print_tags(const struct wrn_user *u)
+{
+    printf("%s\t[", u->name);
+    for (const char *p = u->tags; *p != '\0';) {
+        size_t n = strcspn(p, ",");
+        printf("%s%.*s", p == u->tags ? "" : ", ", (int)n, p);
+        p += n;
+        p += *p == ',';
+    }
+    printf("]\n");
+}
+
 static int
 list_users(struct ctl_args *a)
 {
     (void)a;
     printf("user\ttags\n");
     for (struct wrn_user *u = server.users; u != NULL; u = u->next)
-        printf("%s\t[%s]\n", u->name, u->tags);
+        print_tags(u);
     return 0;
 }
 
