@@ -59,6 +59,8 @@ msg_alloc(struct wrn_slice exchange, struct wrn_slice routing_key, struct wrn_sl
     m->store_id = 0;
     m->store_refs = 0;
     m->page_id = 0;
+    m->put_gen = 0;
+    m->put_op = 0;
     m->bcc = NULL;
     m->bcc_len = 0;
     bytes_in_use += held_bytes(m);

@@ -30,6 +30,8 @@ struct wrn_msg {
     uint64_t store_id;   /* id of its stored body, 0 if not stored */
     uint32_t store_refs; /* stored queue entries that reference the body */
     uint64_t page_id;    /* a transient body paged out to the store (key N), 0 if not */
+    uint64_t put_gen;    /* the body's put: operation put_op of generation put_gen's */
+    uint32_t put_op;     /* batch, cancelled if its last entry goes first (persist.c) */
     uint8_t *props; /* points into data */
     uint8_t *body;  /* points into data, or its own allocation (body_apart), or NULL
                      * while paged out to the store */

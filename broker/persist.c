@@ -46,6 +46,8 @@
 #define RECORD_VERSION 1
 /* the fixed part of an entry's value; the message header follows */
 #define ENTRY_VALUE_LEN 27
+/* where its flags byte is (after the message id), for the delivered mark */
+#define ENTRY_FLAGS_OFFSET 8
 
 /* A transient body on its way to the store, readable from memory until written. */
 struct page_write {
@@ -53,9 +55,11 @@ struct page_write {
     struct wrn_msg *m; /* holds a ref: the batch borrows its body */
 };
 
-/* A submitted batch: its generation and the messages whose bytes it borrows. */
+/* A batch being filled or written: its generation and the messages whose
+ * bytes it borrows. */
 struct pending {
     uint64_t gen;
+    struct wrn_store_batch *batch; /* owned by the store once submitted */
     struct wrn_msg **msgs;
     uint32_t nmsgs, cap;
     struct page_write *pages;
@@ -77,6 +81,9 @@ static struct {
     uint64_t next_page_id;
     struct wrn_dict *pages_in_flight; /* page id -> message, until its page is written */
     uint64_t paging_bytes;            /* bodies in pages_in_flight */
+    /* batches not yet written, oldest first: generations flight_gen, +1, ... */
+    struct pending **flight;
+    uint32_t flight_head, flight_count, flight_cap;
     struct wrn_channel **waiting; /* channels with confirms or commits waiting on a sync */
     uint32_t nwaiting, waiting_cap;
 } P;
@@ -107,6 +114,54 @@ wrn_persist_writes(void)
 
 /* ---- batches -------------------------------------------------------------- */
 
+static void
+flight_push(struct pending *pd)
+{
+    if (P.flight_count == P.flight_cap) {
+        uint32_t cap = P.flight_cap ? P.flight_cap * 2 : 16;
+        struct pending **f = wrn_xmalloc(cap * sizeof(*f));
+        for (uint32_t i = 0; i < P.flight_count; i++)
+            f[i] = P.flight[(P.flight_head + i) % P.flight_cap];
+        wrn_free(P.flight);
+        P.flight = f;
+        P.flight_cap = cap;
+        P.flight_head = 0;
+    }
+    P.flight[(P.flight_head + P.flight_count++) % P.flight_cap] = pd;
+}
+
+/* Batches are written, and reaped, in generation order. */
+static void
+flight_pop(struct pending *pd)
+{
+    WRN_ASSERT(P.flight_count > 0 && P.flight[P.flight_head] == pd);
+    P.flight_head = (P.flight_head + 1) % P.flight_cap;
+    P.flight_count--;
+}
+
+/* The batch of generation gen if it is not written yet (it may be taken), else NULL. */
+static struct wrn_store_batch *
+unwritten_batch(uint64_t gen)
+{
+    uint64_t first;
+
+    if (P.flight_count == 0 || gen == 0)
+        return NULL;
+    first = P.flight[P.flight_head]->gen;
+    if (gen < first || gen - first >= P.flight_count)
+        return NULL;
+    return P.flight[(P.flight_head + (gen - first)) % P.flight_cap]->batch;
+}
+
+/* Drop operation op of generation gen's batch if it is not being written yet. */
+static bool
+cancel_put(uint64_t gen, uint32_t op)
+{
+    struct wrn_store_batch *b = unwritten_batch(gen);
+
+    return b != NULL && wrn_store_batch_cancel(P.store, b, op);
+}
+
 static struct wrn_store_batch *
 batch(void)
 {
@@ -114,6 +169,8 @@ batch(void)
         P.batch = wrn_store_batch_new();
         P.pending = wrn_xcalloc(1, sizeof(*P.pending));
         P.pending->gen = P.gen;
+        P.pending->batch = P.batch;
+        flight_push(P.pending);
         event_active(P.flush_ev, 0, 0);
     }
     P.writes++;
@@ -169,6 +226,7 @@ batch_done(void *cookie, int status, void *arg)
         abort();
     }
     P.synced = pd->gen;
+    flight_pop(pd);
     pending_free(pd);
 }
 
@@ -342,7 +400,7 @@ wrn_persist_binding(struct wrn_binding *b, bool present)
  * rebuilds the index from the entries alone without reading a body.
  */
 static void
-put_entry(struct wrn_queue *q, const struct wrn_qentry *e, bool delivered)
+put_entry(struct wrn_queue *q, struct wrn_qentry *e, bool delivered)
 {
     uint8_t key[WRN_KEY_ENTRY_LEN], small[512], *val = small;
     const struct wrn_msg *m = e->msg;
@@ -363,6 +421,10 @@ put_entry(struct wrn_queue *q, const struct wrn_qentry *e, bool delivered)
     wrn_put_u64(&w, m->body_size);
     wrn_put_bytes(&w, m->data, head); /* exchange, routing key, properties */
     WRN_ASSERT(!w.overflow && w.len == len);
+    if (!delivered) {
+        e->put_op = (uint32_t)wrn_store_batch_count(batch());
+        e->put_gen = P.gen;
+    }
     wrn_store_batch_put(batch(), key, sizeof(key), val, len);
     if (val != small)
         wrn_free(val);
@@ -381,6 +443,8 @@ wrn_persist_enqueue(struct wrn_queue *q, struct wrn_qentry *e)
         size_t len = (size_t)m->exchange_len + m->routing_key_len + m->props_len + m->body_size;
         m->store_id = P.next_msg_id++;
         wrn_key_message(key, m->store_id);
+        m->put_op = (uint32_t)wrn_store_batch_count(batch());
+        m->put_gen = P.gen;
         /* the body goes out by reference: the batch keeps the message alive */
         wrn_store_batch_put_ref(batch(), key, sizeof(key), m->data, len);
         pd = P.pending;
@@ -399,10 +463,15 @@ wrn_persist_enqueue(struct wrn_queue *q, struct wrn_qentry *e)
 void
 wrn_persist_delivered(struct wrn_queue *q, struct wrn_qentry *e)
 {
+    struct wrn_store_batch *b;
+
     if (P.store == NULL || !e->persisted || e->delivered_stored || q->deleted)
         return;
     e->delivered_stored = true;
-    put_entry(q, e, true);
+    /* while the entry's own put is still unwritten, flag it there */
+    b = unwritten_batch(e->put_gen);
+    if (b == NULL || !wrn_store_batch_patch(P.store, b, e->put_op, ENTRY_FLAGS_OFFSET, 1))
+        put_entry(q, e, true);
 }
 
 /* One stored entry less for e's message; the last one deletes the body. */
@@ -415,8 +484,12 @@ forget_entry(struct wrn_qentry *e)
     e->persisted = false;
     WRN_ASSERT(m->store_refs > 0);
     if (--m->store_refs == 0) {
-        wrn_key_message(mkey, m->store_id);
-        wrn_store_batch_delete(batch(), mkey, sizeof(mkey));
+        /* a body not written yet need never be */
+        if (!cancel_put(m->put_gen, m->put_op)) {
+            wrn_key_message(mkey, m->store_id);
+            wrn_store_batch_delete(batch(), mkey, sizeof(mkey));
+        }
+        m->put_gen = 0;
         m->store_id = 0;
     }
 }
@@ -428,8 +501,11 @@ wrn_persist_dequeue(struct wrn_queue *q, struct wrn_qentry *e)
 
     if (P.store == NULL || !e->persisted)
         return;
-    wrn_key_entry(key, q->store_id, e->seq);
-    wrn_store_batch_delete(batch(), key, sizeof(key));
+    /* acknowledged before its write: drop the write instead of adding a delete */
+    if (!cancel_put(e->put_gen, e->put_op)) {
+        wrn_key_entry(key, q->store_id, e->seq);
+        wrn_store_batch_delete(batch(), key, sizeof(key));
+    }
     forget_entry(e);
 }
 
@@ -1281,6 +1357,9 @@ wrn_persist_close(void)
     wrn_dict_free(P.pages_in_flight);
     P.pages_in_flight = NULL;
     wrn_free(P.waiting);
+    wrn_free(P.flight);
+    P.flight = NULL;
+    P.flight_head = P.flight_count = P.flight_cap = 0;
     P.waiting = NULL;
     P.nwaiting = P.waiting_cap = 0;
 }

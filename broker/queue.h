@@ -33,6 +33,8 @@ struct wrn_qentry {
     bool redelivered;
     bool persisted; /* written to the store: leaving the queue deletes it there */
     bool delivered_stored; /* the store knows it was delivered (redelivered at recovery) */
+    uint32_t put_op;  /* the entry's put: operation put_op of generation put_gen's */
+    uint64_t put_gen; /* batch, which acks may cancel until it is written (persist.c) */
 };
 
 struct wrn_consumer {

@@ -61,8 +61,21 @@ void wrn_store_batch_delete(struct wrn_store_batch *b, const void *key, size_t k
  */
 void wrn_store_batch_delete_range(struct wrn_store_batch *b, const void *begin, size_t blen,
                                   const void *end, size_t elen);
-/* Number of operations in b. */
+/* Number of operations in b; the next operation added gets this index. */
 size_t wrn_store_batch_count(const struct wrn_store_batch *b);
+
+/*
+ * Retract before writing. cancel drops operation op (its index, from
+ * wrn_store_batch_count before it was added) from b; patch rewrites one
+ * byte of a put's copied (not borrowed) value. Both work while the storage
+ * thread has not yet taken b: before submit, and after it until b's group
+ * starts to be written. They return false, changing nothing, once it has.
+ * b must not have been reaped. This is how an acknowledgement that arrives
+ * before its message's write keeps the write from happening at all.
+ */
+bool wrn_store_batch_cancel(struct wrn_store *s, struct wrn_store_batch *b, size_t op);
+bool wrn_store_batch_patch(struct wrn_store *s, struct wrn_store_batch *b, size_t op, size_t offset,
+                           uint8_t byte);
 
 /*
  * Hand a batch to the storage thread (ownership passes to the store). The

@@ -45,6 +45,7 @@ struct op {
     size_t koff, klen; /* key, or the range's begin */
     size_t voff, vlen; /* value, or the range's end */
     const void *vref;  /* borrowed value (put_ref), else NULL */
+    bool cancelled;    /* retracted before the storage thread took the batch */
 };
 
 struct wrn_store_batch {
@@ -56,6 +57,7 @@ struct wrn_store_batch {
     uint8_t *buf; /* owned: keys and copied values */
     size_t len, cap;
     size_t bytes; /* len plus borrowed values: what the write will carry */
+    bool taken;   /* the storage thread has it: no more cancel or patch (under mu) */
 };
 
 struct wrn_store {
@@ -208,6 +210,7 @@ batch_add(struct wrn_store_batch *b, enum op_kind kind, const void *key, size_t 
     }
     op = &b->ops[b->nops++];
     op->kind = kind;
+    op->cancelled = false;
     op->koff = batch_append(b, key, klen);
     op->klen = klen;
     op->vlen = vlen;
@@ -242,6 +245,38 @@ wrn_store_batch_delete(struct wrn_store_batch *b, const void *key, size_t klen)
 }
 
 /*
+ * Retracting an operation: the mutex orders it with take_group, after which
+ * the storage thread reads the batch without the lock.
+ */
+bool
+wrn_store_batch_cancel(struct wrn_store *s, struct wrn_store_batch *b, size_t op)
+{
+    bool done;
+
+    pthread_mutex_lock(&s->mu);
+    done = !b->taken && op < b->nops;
+    if (done)
+        b->ops[op].cancelled = true;
+    pthread_mutex_unlock(&s->mu);
+    return done;
+}
+
+bool
+wrn_store_batch_patch(struct wrn_store *s, struct wrn_store_batch *b, size_t op, size_t offset,
+                      uint8_t byte)
+{
+    bool done;
+
+    pthread_mutex_lock(&s->mu);
+    done = !b->taken && op < b->nops && b->ops[op].kind == OP_PUT && b->ops[op].vref == NULL &&
+           !b->ops[op].cancelled && offset < b->ops[op].vlen;
+    if (done)
+        b->buf[b->ops[op].voff + offset] = byte;
+    pthread_mutex_unlock(&s->mu);
+    return done;
+}
+
+/*
  * RocksDB rejects a range whose end sorts before its begin, which would fail
  * the whole write group; an empty range is dropped here instead.
  */
@@ -272,6 +307,8 @@ batch_apply(const struct wrn_store_batch *b, rocksdb_writebatch_t *wb)
         const char *k = (const char *)b->buf + op->koff;
         const char *v = op->vref ? op->vref : (const char *)b->buf + op->voff;
 
+        if (op->cancelled)
+            continue;
         switch (op->kind) {
         case OP_PUT:
             rocksdb_writebatch_put(wb, k, op->klen, v, op->vlen);
@@ -300,8 +337,10 @@ take_group(struct wrn_store *s, struct wrn_store_batch **last, size_t *n)
     size_t bytes = b->bytes;
 
     *n = 1;
+    b->taken = true;
     while (b->next != NULL && bytes + b->next->bytes <= GROUP_BYTES) {
         b = b->next;
+        b->taken = true;
         bytes += b->bytes;
         (*n)++;
     }

@@ -2,9 +2,14 @@
 
 Several publishers, each on its own connection with confirms, publish
 persistent messages into two durable queues (directly, and through a fanout
-exchange bound to both) while the broker is killed at a random moment. After
-each restart both queues are drained: every confirmed message must be there,
-in its publisher's order. Unconfirmed ones may or may not be.
+exchange bound to both) while the broker is killed at a random moment. The
+fanout also feeds a third queue whose consumer acknowledges the messages
+with an even number as they come and holds the others unacknowledged: an
+acknowledgement that beats its message's write cancels the write, and that
+must never take a message from another queue or one not acknowledged.
+After each restart the queues are drained: every confirmed message must be
+there, in its publisher's order (in the third queue, every confirmed one
+that was not acknowledged). Unconfirmed ones may or may not be.
 
 DURABILITY_SEED repeats a run; DURABILITY_CRASH_ROUNDS changes the rounds.
 """
@@ -93,6 +98,37 @@ class Publisher(threading.Thread):
             self.ready.set()
 
 
+class HalfAcker(threading.Thread):
+    """Consumes a queue until its connection dies, acknowledging the
+    messages whose number is even and holding the others."""
+
+    def __init__(self, broker, queue):
+        super().__init__(daemon=True)
+        self.params = broker.params()
+        self.queue = queue
+        self.ready = threading.Event()
+        self.acked = 0
+
+    def on_message(self, ch, method, _props, body):
+        parsed = parse_body(body)
+        if parsed is not None and parsed[2] % 2 == 0:
+            ch.basic_ack(method.delivery_tag)
+            self.acked += 1
+
+    def run(self):
+        try:
+            conn = pika.BlockingConnection(self.params)
+            ch = conn.channel()
+            ch.basic_qos(prefetch_count=0)
+            ch.basic_consume(self.queue, self.on_message)
+            self.ready.set()
+            ch.start_consuming()
+        except Exception:  # noqa: BLE001 - the kill ends the consumer
+            pass
+        finally:
+            self.ready.set()
+
+
 def drain(broker, queue):
     """Every message in queue, in order, auto-acked."""
     ch = broker.channel()
@@ -150,16 +186,20 @@ def test_confirmed_messages_survive_sigkill(broker, names):
     print("crash test seed", seed)
 
     queues = (names("crash-a"), names("crash-b"))
+    acked_queue = names("crash-c")
     fanout = names("crash-fanout")
     ch = broker.channel()
     ch.exchange_declare(fanout, "fanout", durable=True)
-    for q in queues:
+    for q in queues + (acked_queue,):
         ch.queue_declare(q, durable=True)
         ch.queue_bind(q, fanout)
     broker.sync()  # the topology itself is not what this test is about
 
     total_confirmed = total_checked = total_received = total_extra = 0
     for rnd in range(1, ROUNDS + 1):
+        acker = HalfAcker(broker, acked_queue)
+        acker.start()
+        acker.ready.wait(30)
         pubs = [Publisher(broker, rnd, tid, queues, fanout) for tid in range(PUBLISHERS)]
         for p in pubs:
             p.start()
@@ -175,24 +215,30 @@ def test_confirmed_messages_survive_sigkill(broker, names):
             assert isinstance(p.error, (pe.AMQPConnectionError, OSError)), \
                 "publisher %d ended with %r, not a lost connection" % (p.tid, p.error)
 
+        acker.join(30)
         broker.start()
-        expected = {q: [] for q in queues}
+        expected = {q: [] for q in queues + (acked_queue,)}
         for p in pubs:
             for dest, body in p.confirmed:
                 for q in dest:
                     expected[q].append(body)
+                # what went through the fanout reached the third queue too;
+                # of that, the even-numbered may have been acknowledged
+                if len(dest) == 2 and parse_body(body)[2] % 2 == 1:
+                    expected[acked_queue].append(body)
         confirmed = sum(len(p.confirmed) for p in pubs)
         received = extra = 0
-        for q in queues:
+        for q in queues + (acked_queue,):
             got = drain(broker, q)
             extra += check_queue(q, got, expected[q], rnd)
             received += len(got)
         broker.sync()  # the drain's acks are on disk before the next kill
         checked = sum(len(v) for v in expected.values())
         line = ("round %d: killed after %.2f s; %d confirmed publishes (%d queue entries) "
-                "all present; %d received, %d unconfirmed extra, %d nacked"
+                "all present; %d received, %d unconfirmed or acknowledged extra, %d nacked, "
+                "%d acknowledged during the round"
                 % (rnd, delay, confirmed, checked, received, extra,
-                   sum(p.nacked for p in pubs)))
+                   sum(p.nacked for p in pubs), acker.acked))
         print(line)
         SUMMARY.append("  " + line)
         total_confirmed += confirmed

@@ -431,6 +431,40 @@ TEST(Store, BatchAppliesInOrderWithinAndAcrossBatches)
 }
 
 /*
+ * An operation can be retracted (cancel) or a byte of its value rewritten
+ * (patch) until the storage thread takes its batch, submitted or not; after
+ * that both refuse and change nothing.
+ */
+TEST(Store, CancelAndPatchOnlyBeforeTheWrite)
+{
+    TempDir d;
+    StorePtr s = Open(d.Sub("data"));
+    Reaped r;
+
+    wrn_store_hold(s.get(), true);
+    wrn_store_batch *b = wrn_store_batch_new();
+    wrn_store_batch_put(b, "keep", 4, "v0", 2);
+    size_t dropped = wrn_store_batch_count(b);
+    wrn_store_batch_put(b, "drop", 4, "x", 1);
+    wrn_store_batch_put(b, "ref", 3, "borrowed", 8);
+    EXPECT_TRUE(wrn_store_batch_cancel(s.get(), b, dropped)) << "not submitted yet";
+    wrn_store_submit(s.get(), b, Cookie(1));
+    EXPECT_TRUE(wrn_store_batch_patch(s.get(), b, 0, 1, '1')) << "submitted, not taken";
+    EXPECT_FALSE(wrn_store_batch_patch(s.get(), b, 0, 2, '!')) << "past the value";
+    EXPECT_FALSE(wrn_store_batch_patch(s.get(), b, dropped, 0, 'y')) << "cancelled";
+    EXPECT_FALSE(wrn_store_batch_cancel(s.get(), b, 99)) << "no such operation";
+    wrn_store_drain(s.get());
+    /* written but not reaped: too late for both */
+    EXPECT_FALSE(wrn_store_batch_cancel(s.get(), b, 2));
+    EXPECT_FALSE(wrn_store_batch_patch(s.get(), b, 0, 0, 'X'));
+    EXPECT_EQ(1u, wrn_store_reap(s.get(), OnDone, &r));
+
+    EXPECT_EQ("v1", Get(s.get(), "keep"));
+    EXPECT_EQ(std::nullopt, Get(s.get(), "drop"));
+    EXPECT_EQ("borrowed", Get(s.get(), "ref"));
+}
+
+/*
  * A reader iterating (a point-in-time view) while batches rewrite ten keys
  * must see all ten from the same batch, never a mix.
  */
