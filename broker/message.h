@@ -14,29 +14,30 @@ extern "C" {
 #endif
 
 struct wrn_msg {
+    /* ordered widest first: a backlog holds a million of these */
     uint32_t refs;
-    uint8_t exchange_len;
-    uint8_t routing_key_len;
     uint32_t props_len;
     uint64_t body_size;
     uint64_t body_filled; /* bytes of body received so far while assembling */
-    uint8_t delivery_mode;
-    uint8_t priority;   /* priority property, 0 if absent */
-    int64_t expiration; /* expiration property in ms, -1 if absent */
-    bool cc_bcc;        /* headers carry CC or BCC routing keys */
-    uint8_t *bcc;        /* owned: BCC keys removed from the headers (array contents);
-                          * they still route the message when it is dead-lettered */
+    int64_t expiration;   /* expiration property in ms, -1 if absent */
+    uint64_t store_id;    /* id of its stored body, 0 if not stored */
+    uint64_t page_id;     /* a transient body paged out to the store (key N), 0 if not */
+    uint64_t put_gen;     /* the body's put: operation put_op of generation put_gen's */
+    uint8_t *bcc;         /* owned: BCC keys removed from the headers (array contents);
+                           * they still route the message when it is dead-lettered */
+    uint8_t *props;       /* points into data */
+    uint8_t *body;        /* points into data, or its own allocation (body_apart), or
+                           * NULL while paged out to the store */
     uint32_t bcc_len;
-    uint64_t store_id;   /* id of its stored body, 0 if not stored */
-    uint32_t store_refs; /* stored queue entries that reference the body */
-    uint64_t page_id;    /* a transient body paged out to the store (key N), 0 if not */
-    uint64_t put_gen;    /* the body's put: operation put_op of generation put_gen's */
-    uint32_t put_op;     /* batch, cancelled if its last entry goes first (persist.c) */
-    uint8_t *props; /* points into data */
-    uint8_t *body;  /* points into data, or its own allocation (body_apart), or NULL
-                     * while paged out to the store */
+    uint32_t store_refs;  /* stored queue entries that reference the body */
+    uint32_t put_op;      /* batch, cancelled if its last entry goes first (persist.c) */
+    uint8_t exchange_len;
+    uint8_t routing_key_len;
+    uint8_t delivery_mode;
+    uint8_t priority;     /* priority property, 0 if absent */
+    bool cc_bcc;          /* headers carry CC or BCC routing keys */
     bool body_apart;
-    uint8_t data[]; /* exchange, routing key, props, body */
+    uint8_t data[];       /* exchange, routing key, props, body */
 };
 
 /*

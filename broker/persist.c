@@ -40,6 +40,7 @@
 #include "vhost.h"
 
 #include <event2/event.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -81,6 +82,7 @@ static struct {
     uint64_t next_page_id;
     struct wrn_dict *pages_in_flight; /* page id -> message, until its page is written */
     uint64_t paging_bytes;            /* bodies in pages_in_flight */
+    time_t last_thorough_page;        /* second of the pager's last thorough run */
     /* batches not yet written, oldest first: generations flight_gen, +1, ... */
     struct pending **flight;
     uint32_t flight_head, flight_count, flight_cap;
@@ -559,7 +561,7 @@ write_page(struct wrn_msg *m)
 }
 
 struct wrn_msg *
-wrn_persist_page_out(struct wrn_msg *m)
+wrn_persist_page_out(struct wrn_msg *m, uint64_t *write_allowance)
 {
     struct wrn_msg *stub;
     uint64_t page_id = 0;
@@ -569,8 +571,12 @@ wrn_persist_page_out(struct wrn_msg *m)
     if (P.store == NULL || m->refs != 1 || m->page_id != 0 || m->body == NULL ||
         m->body_apart || m->body_size < 256)
         return m;
-    if (m->store_id == 0)
+    if (m->store_id == 0) {
+        if (*write_allowance < m->body_size)
+            return NULL;
+        *write_allowance -= m->body_size;
         page_id = write_page(m);
+    }
     stub = wrn_msg_new_paged(wrn_msg_exchange(m), wrn_msg_routing_key(m), wrn_msg_props(m),
                              m->body_size);
     stub->delivery_mode = m->delivery_mode;
@@ -651,7 +657,8 @@ wrn_persist_load(struct wrn_msg *m)
 
 /* Message memory above which stored bodies are paged out, whatever the budget. */
 #define PAGE_ABOVE_MAX (128ull << 20)
-/* The most the pager pages out in one run (every 50 ms). */
+/* The most the pager writes to pages in one run (every 50 ms); dropping
+ * stored bodies, which needs no write, is not limited. */
 #define PAGE_BITE (2ull << 20)
 
 /* Where a paged body is: its page, or its stored message. */
@@ -750,7 +757,8 @@ pager_cb(evutil_socket_t fd, short what, void *arg)
     void *value;
 
     /* bodies on their way to disk are as good as gone */
-    uint64_t resident = wrn_msg_bytes() - P.paging_bytes, excess;
+    uint64_t resident = wrn_msg_bytes() - P.paging_bytes, excess, allowance;
+    struct timeval now = {0, 0};
 
     (void)fd;
     (void)what;
@@ -760,12 +768,21 @@ pager_cb(evutil_socket_t fd, short what, void *arg)
     excess = resident - goal;
     /* pages are written in bounded bites: one batch holds them all until the
      * store has them, and the store copies them once more meanwhile */
-    if (excess > PAGE_BITE)
-        excess = PAGE_BITE;
-    for (struct wrn_vhost *v = server.vhosts; v != NULL && excess > 0; v = v->next) {
-        wrn_dict_iter_init(&it, v->queues);
-        while (excess > 0 && wrn_dict_iter_next(&it, &key, &value))
-            wrn_queue_page_out(value, &excess);
+    allowance = PAGE_BITE;
+    /* quick runs take the newest bodies; a thorough one, at most once a
+     * second (it walks whole backlogs), takes what quick runs left behind */
+    for (int pass = 0; pass < 2 && excess > 0 && allowance > 0; pass++) {
+        bool thorough = pass == 1;
+        if (thorough && event_base_gettimeofday_cached(server.base, &now) == 0 &&
+            now.tv_sec == P.last_thorough_page)
+            break;
+        if (thorough)
+            P.last_thorough_page = now.tv_sec;
+        for (struct wrn_vhost *v = server.vhosts; v != NULL && excess > 0; v = v->next) {
+            wrn_dict_iter_init(&it, v->queues);
+            while (excess > 0 && wrn_dict_iter_next(&it, &key, &value))
+                wrn_queue_page_out(value, &excess, &allowance, thorough);
+        }
     }
 }
 

@@ -67,10 +67,12 @@ void wrn_persist_forget_entry(struct wrn_queue *q, struct wrn_qentry *e);
  * page_out returns a bodiless stand-in (or the message itself, unchanged,
  * when it cannot be paged). A stored body is already on disk; any other is
  * written to a page first, which is not synced, never recovered, and goes
- * when the message is read back or freed (drop_page, from message.c). load
- * reads a paged body back (false if the store cannot give it).
+ * when the message is read back or freed (drop_page, from message.c); such
+ * writes take from *write_allowance, and page_out returns NULL, paging
+ * nothing, when it is too small. load reads a paged body back (false if the
+ * store cannot give it).
  */
-struct wrn_msg *wrn_persist_page_out(struct wrn_msg *m);
+struct wrn_msg *wrn_persist_page_out(struct wrn_msg *m, uint64_t *write_allowance);
 bool wrn_persist_load(struct wrn_msg *m);
 void wrn_persist_drop_page(struct wrn_msg *m);
 /* Read back several paged bodies at once (one ordered scan); msgs is reordered. */

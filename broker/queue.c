@@ -251,15 +251,26 @@ pop_head(struct wrn_queue *q, struct wrn_qentry *out)
 }
 
 void
-wrn_queue_page_out(struct wrn_queue *q, uint64_t *excess)
+wrn_queue_page_out(struct wrn_queue *q, uint64_t *excess, uint64_t *write_allowance,
+                   bool thorough)
 {
     for (int l = top_level(q); l >= 0 && *excess > 0; l--) {
         struct wrn_qlevel *lv = &q->levels[l];
         for (uint32_t i = lv->count; i-- > 0 && *excess > 0;) {
             struct wrn_qentry *e = level_at(lv, i);
-            struct wrn_msg *m = e->msg;
-            uint64_t size = m->body_size;
-            if ((e->msg = wrn_persist_page_out(m)) != m)
+            struct wrn_msg *m = e->msg, *stub;
+            uint64_t size = m->body_size; /* read first: paging may free m */
+            /* Runs page newest first, so what is older than a paged body was
+             * mostly paged by an earlier run: a quick run stops here, and only
+             * a thorough one walks on to what an earlier run left. */
+            if (wrn_msg_paged(m)) {
+                if (!thorough)
+                    break;
+                continue;
+            }
+            if ((stub = wrn_persist_page_out(m, write_allowance)) == NULL)
+                return; /* out of write allowance: the next run goes on */
+            if ((e->msg = stub) != m)
                 *excess = *excess > size ? *excess - size : 0;
         }
     }

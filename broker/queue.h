@@ -161,8 +161,11 @@ void wrn_queue_remove_consumer(struct wrn_queue *q, struct wrn_consumer *c);
 void wrn_queue_dispatch(struct wrn_queue *q);
 
 /* Page the bodies of ready messages out to the store, newest first, until
- * *excess bytes are paged (*excess counts down). */
-void wrn_queue_page_out(struct wrn_queue *q, uint64_t *excess);
+ * *excess bytes are paged (*excess counts down) or a body would need more
+ * than *write_allowance bytes written (see wrn_persist_page_out). A quick
+ * run stops at the first body already paged; a thorough one goes past. */
+void wrn_queue_page_out(struct wrn_queue *q, uint64_t *excess, uint64_t *write_allowance,
+                        bool thorough);
 
 /* Put a recovered entry in place (persistence recovery; no dispatch, no limits). */
 void wrn_queue_restore(struct wrn_queue *q, const struct wrn_qentry *e);

@@ -51,8 +51,9 @@ wrn_memory_check(void)
 }
 
 extern "C" struct wrn_msg *
-wrn_persist_page_out(struct wrn_msg *m)
+wrn_persist_page_out(struct wrn_msg *m, uint64_t *write_allowance)
 {
+    (void)write_allowance;
     return m;
 }
 
