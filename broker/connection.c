@@ -19,6 +19,7 @@
 #include "queue.h"
 #include "server.h"
 #include "table.h"
+#include "tls.h"
 #include "vhost.h"
 #include "dict.h"
 
@@ -96,8 +97,33 @@ timer_arm(struct wrn_conn *c, uint32_t msec)
     event_add(c->timer, &tv);
 }
 
+/*
+ * Events of a TLS connection. When the TLS handshake completes, the AMQP
+ * handshake gets its own full timeout, as after a plain accept; when it
+ * fails, say why (a wrong CA, an old protocol version) before the usual
+ * teardown.
+ */
+static void
+conn_tls_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct wrn_conn *c = arg;
+    char why[256];
+
+    if (what & BEV_EVENT_CONNECTED) {
+        if (c->state == WRN_CONN_WAIT_HEADER)
+            timer_arm(c, HANDSHAKE_TIMEOUT_SEC * 1000);
+        wrn_log(WRN_LOG_DEBUG, c->who, "TLS handshake done: %s",
+                wrn_tls_describe(bev, why, sizeof(why)));
+        return;
+    }
+    if ((what & BEV_EVENT_ERROR) && c->state == WRN_CONN_WAIT_HEADER)
+        wrn_log(WRN_LOG_INFO, c->who, "TLS handshake failed: %s",
+                wrn_tls_describe(bev, why, sizeof(why)));
+    conn_event_cb(bev, what, arg);
+}
+
 void
-wrn_conn_accept(int fd, const struct sockaddr *peer, int peerlen)
+wrn_conn_accept(int fd, const struct sockaddr *peer, int peerlen, struct wrn_tls *tls)
 {
     struct wrn_conn *c = wrn_xcalloc(1, sizeof(*c));
     struct sockaddr_storage local;
@@ -116,20 +142,34 @@ wrn_conn_accept(int fd, const struct sockaddr *peer, int peerlen)
     c->state = WRN_CONN_WAIT_HEADER;
     c->frame_max = WRN_FRAME_MIN_SIZE; /* until tune-ok (spec README) */
     c->channel_max = server.cfg.channel_max;
-    c->bev = bufferevent_socket_new(server.base, fd,
-                                    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    if (tls != NULL) {
+        c->tls = true;
+        c->bev = wrn_tls_bufferevent(tls, server.base, fd,
+                                     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+        if (c->bev == NULL) {
+            wrn_log(WRN_LOG_ERROR, c->who, "cannot set up TLS, closing");
+            close(fd);
+            wrn_free(c);
+            return;
+        }
+        bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_tls_event_cb, c);
+    } else {
+        c->bev = bufferevent_socket_new(server.base, fd,
+                                        BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+        bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    }
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     c->timer = event_new(server.base, -1, EV_PERSIST, conn_timer_cb, c);
     c->free_ev = event_new(server.base, -1, 0, conn_free_cb, c);
-    timer_arm(c, HANDSHAKE_TIMEOUT_SEC * 1000);
+    /* A TLS client first has ssl_handshake_timeout to finish TLS (conn_tls_event_cb) */
+    timer_arm(c, tls != NULL ? server.cfg.ssl_handshake_timeout_ms : HANDSHAKE_TIMEOUT_SEC * 1000);
 
     c->next = server.conns;
     if (server.conns)
         server.conns->prev = c;
     server.conns = c;
     server.nconns++;
-    wrn_log(WRN_LOG_DEBUG, c->who, "accepted connection");
+    wrn_log(WRN_LOG_DEBUG, c->who, "accepted %sconnection", c->tls ? "TLS " : "");
 }
 
 /* ---- output --------------------------------------------------------------- */
@@ -312,12 +352,23 @@ apply_exception(struct wrn_conn *c)
 
 /* ---- handshake ------------------------------------------------------------ */
 
-/* The identity of the client's verified TLS certificate, or NULL. */
+/*
+ * The identity of the client's verified TLS certificate (its CN, or its
+ * whole subject with ssl_cert_login_from = distinguished_name), or NULL.
+ * Read once: the handshake is over by the time the protocol header came.
+ */
 static const char *
 conn_cert_name(struct wrn_conn *c)
 {
-    (void)c;
-    return NULL;
+    if (!c->tls)
+        return NULL;
+    if (!c->cert_checked) {
+        c->cert_checked = true;
+        if (!wrn_tls_peer_name(c->bev, server.cfg.ssl_login_from_dn, c->cert_name,
+                               sizeof(c->cert_name)))
+            c->cert_name[0] = '\0';
+    }
+    return c->cert_name[0] != '\0' ? c->cert_name : NULL;
 }
 
 static void
@@ -806,10 +857,14 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 
     if (c->state == WRN_CONN_DEAD) {
         if (evbuffer_get_length(out) == 0) {
-            if (c->discard_input)
-                shutdown(bufferevent_getfd(bev), SHUT_WR); /* lingering: see conn_linger */
-            else
+            if (c->discard_input) {
+                /* lingering: see conn_linger; TLS ends with close_notify before the FIN */
+                if (c->tls)
+                    wrn_tls_shutdown(bev);
+                shutdown(bufferevent_getfd(bev), SHUT_WR);
+            } else {
                 event_active(c->free_ev, 0, 0);
+            }
         }
         return;
     }

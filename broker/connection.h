@@ -24,6 +24,7 @@ struct event;
 struct wrn_channel;
 struct wrn_vhost;
 struct wrn_msg;
+struct wrn_tls;
 struct wrn_user;
 struct wrn_permission;
 
@@ -50,6 +51,7 @@ struct wrn_conn {
     enum wrn_conn_state state;
     char who[200]; /* "peer -> local", for logs */
     bool loopback; /* peer address is a loopback address */
+    bool tls;      /* accepted on the TLS listener: bev is an OpenSSL bufferevent */
 
     /* negotiated */
     uint16_t channel_max;
@@ -65,6 +67,8 @@ struct wrn_conn {
     struct wrn_user *account;          /* borrowed: who logged in */
     struct wrn_permission *permission; /* borrowed: the account's rights in vhost */
     bool counted; /* counted in its vhost's and user's connection counts */
+    bool cert_checked;  /* cert_name has been read from the TLS session */
+    char cert_name[512]; /* the verified client certificate's identity, or "" */
     /* client capabilities */
     bool cap_consumer_cancel_notify;
     bool cap_auth_failure_close;
@@ -87,8 +91,11 @@ struct wrn_conn {
     struct wrn_conn *next, *prev; /* in server.conns */
 };
 
-/* Take over an accepted socket and start the handshake. */
-void wrn_conn_accept(int fd, const struct sockaddr *peer, int peerlen);
+/*
+ * Take over an accepted socket and start the handshake: the TLS handshake
+ * first when tls (borrowed) is not NULL, then AMQP's.
+ */
+void wrn_conn_accept(int fd, const struct sockaddr *peer, int peerlen, struct wrn_tls *tls);
 
 /*
  * Record an AMQP exception for the method being handled on channel and

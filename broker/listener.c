@@ -1,5 +1,6 @@
 /*
- * listener.c - TCP listener on libevent's evconnlistener.
+ * listener.c - the AMQP listeners on libevent's evconnlistener; a TLS
+ * listener carries its TLS context as the accept callback's argument.
  */
 #include "listener.h"
 
@@ -17,8 +18,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *peer, i
           void *arg)
 {
     (void)l;
-    (void)arg;
-    wrn_conn_accept(fd, peer, peerlen);
+    wrn_conn_accept(fd, peer, peerlen, arg);
 }
 
 static void
@@ -31,7 +31,7 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 }
 
 struct evconnlistener *
-wrn_listener_new(struct event_base *base, const char *addr, int port)
+wrn_listener_new(struct event_base *base, const char *addr, int port, struct wrn_tls *tls)
 {
     struct addrinfo hints, *res = NULL;
     struct evconnlistener *l;
@@ -47,7 +47,7 @@ wrn_listener_new(struct event_base *base, const char *addr, int port)
         wrn_log_error("cannot resolve listen address %s: %s", addr, gai_strerror(rc));
         return NULL;
     }
-    l = evconnlistener_new_bind(base, accept_cb, NULL,
+    l = evconnlistener_new_bind(base, accept_cb, tls,
                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
                                 1024, res->ai_addr, (int)res->ai_addrlen);
     freeaddrinfo(res);
@@ -56,6 +56,6 @@ wrn_listener_new(struct event_base *base, const char *addr, int port)
         return NULL;
     }
     evconnlistener_set_error_cb(l, accept_error_cb);
-    wrn_log_info("listening for AMQP 0-9-1 on %s:%d", addr, port);
+    wrn_log_info("listening for AMQP 0-9-1%s on %s:%d", tls ? " over TLS" : "", addr, port);
     return l;
 }

@@ -1,6 +1,7 @@
 /*
  * main.c - warren's entry point: configuration, the event loop, the
- * listener, and a clean stop on SIGTERM or SIGINT.
+ * listeners (plain and TLS), certificate reload on SIGHUP, and a clean stop
+ * on SIGTERM or SIGINT.
  */
 #include "config.h"
 #include "ctl.h"
@@ -9,6 +10,7 @@
 #include "memory.h"
 #include "persist.h"
 #include "server.h"
+#include "tls.h"
 
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -25,12 +27,66 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(arg, NULL);
 }
 
+/*
+ * SIGHUP: read the TLS certificate, key and CA files again. Connections
+ * accepted from now on use them; open ones keep theirs. If the new files do
+ * not load, say why and keep serving with the old ones.
+ */
+static void
+reload_cb(evutil_socket_t sig, short what, void *arg)
+{
+    struct wrn_tls *tls = arg;
+    char err[1024];
+
+    (void)sig;
+    (void)what;
+    if (tls == NULL) {
+        wrn_log_info("received SIGHUP; no TLS listener, nothing to reload");
+        return;
+    }
+    if (wrn_tls_reload(tls, err, sizeof(err)) != 0)
+        wrn_log_error("received SIGHUP; TLS certificates not reloaded, keeping the current "
+                      "ones: %s",
+                      err);
+    else
+        wrn_log_info("received SIGHUP; TLS certificates reloaded from %s", server.cfg.ssl_certfile);
+}
+
+/* The TLS context from ssl_options.*, or NULL (message logged) if a file is bad. */
+static struct wrn_tls *
+tls_from_config(const struct wrn_config *cfg)
+{
+    struct wrn_tls_options o = {
+        .certfile = cfg->ssl_certfile,
+        .keyfile = cfg->ssl_keyfile,
+        .cacertfile = cfg->ssl_cacertfile,
+        .verify_peer = cfg->ssl_verify_peer,
+        .fail_if_no_peer_cert = cfg->ssl_fail_if_no_peer_cert,
+        .ciphers = cfg->ssl_ciphers,
+    };
+    struct wrn_tls *tls;
+    char err[1024];
+
+    if (cfg->ssl_versions & WRN_TLS_V1)
+        o.versions |= WRN_TLS_VERSION_1_0;
+    if (cfg->ssl_versions & WRN_TLS_V1_1)
+        o.versions |= WRN_TLS_VERSION_1_1;
+    if (cfg->ssl_versions & WRN_TLS_V1_2)
+        o.versions |= WRN_TLS_VERSION_1_2;
+    if (cfg->ssl_versions & WRN_TLS_V1_3)
+        o.versions |= WRN_TLS_VERSION_1_3;
+    if ((tls = wrn_tls_new(&o, err, sizeof(err))) == NULL)
+        wrn_log_error("TLS: %s", err);
+    return tls;
+}
+
 int
 main(int argc, char **argv)
 {
     struct event_base *base;
-    struct evconnlistener *listener;
-    struct event *sigterm, *sigint;
+    struct evconnlistener *listener = NULL, *tls_listener = NULL;
+    struct event *sigterm, *sigint, *sighup;
+    struct wrn_tls *tls = NULL;
     int rc, command;
 
     wrn_config_defaults(&server.cfg);
@@ -40,10 +96,18 @@ main(int argc, char **argv)
         return wrn_ctl_main(argc - command, argv + command);
     wrn_log_set_level((enum wrn_log_level)server.cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
+    if (!server.cfg.tcp_listener && server.cfg.ssl_port == 0) {
+        wrn_log_error("listeners.tcp = none and no listeners.ssl.default: nothing to listen on");
+        return 1;
+    }
+    /* Bad certificates stop start-up before anything else is touched. */
+    if (server.cfg.ssl_port != 0 && (tls = tls_from_config(&server.cfg)) == NULL)
+        return 1;
 
     base = event_base_new();
     if (base == NULL) {
         wrn_log_error("cannot create the event loop");
+        wrn_tls_free(tls);
         return 1;
     }
     wrn_server_init(base);
@@ -57,30 +121,44 @@ main(int argc, char **argv)
     if (wrn_persist_open(server.cfg.data_dir) != 0) {
         wrn_server_fini();
         event_base_free(base);
+        wrn_tls_free(tls);
         return 1;
     }
-    listener = wrn_listener_new(base, server.cfg.bind, server.cfg.port);
-    if (listener == NULL) {
+    if ((server.cfg.tcp_listener &&
+         (listener = wrn_listener_new(base, server.cfg.bind, server.cfg.port, NULL)) == NULL) ||
+        (tls != NULL &&
+         (tls_listener = wrn_listener_new(base, server.cfg.ssl_bind, server.cfg.ssl_port, tls)) ==
+             NULL)) {
+        if (listener != NULL)
+            evconnlistener_free(listener);
         wrn_persist_close();
         wrn_server_fini();
         event_base_free(base);
+        wrn_tls_free(tls);
         return 1;
     }
     sigterm = evsignal_new(base, SIGTERM, stop_cb, base);
     sigint = evsignal_new(base, SIGINT, stop_cb, base);
+    sighup = evsignal_new(base, SIGHUP, reload_cb, tls);
     evsignal_add(sigterm, NULL);
     evsignal_add(sigint, NULL);
+    evsignal_add(sighup, NULL);
     wrn_log_info("Warren started (frame_max %u, channel_max %u, heartbeat %us)",
                  server.cfg.frame_max, server.cfg.channel_max, server.cfg.heartbeat);
 
     event_base_dispatch(base);
 
-    evconnlistener_free(listener);
+    if (listener != NULL)
+        evconnlistener_free(listener);
+    if (tls_listener != NULL)
+        evconnlistener_free(tls_listener);
     /* the store closes first: tearing down memory must not delete stored data */
     wrn_persist_close();
     wrn_server_fini();
+    wrn_tls_free(tls);
     event_free(sigterm);
     event_free(sigint);
+    event_free(sighup);
     event_base_free(base);
     wrn_log_info("stopped");
     return 0;
