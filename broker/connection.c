@@ -1023,6 +1023,8 @@ conn_destroy(struct wrn_conn *c)
         c->account->nconnections--;
     }
     wrn_log(WRN_LOG_DEBUG, c->who, "connection freed");
+    if (c->tls)
+        wrn_tls_shutdown(c->bev); /* a clean TLS end, if not sent while lingering */
     bufferevent_free(c->bev);
     event_free(c->timer);
     event_free(c->free_ev);
