@@ -33,6 +33,7 @@
 #include "memory.h"
 #include "message.h"
 #include "methods.h"
+#include "prefetch.h"
 #include "queue.h"
 #include "queue_args.h"
 #include "server.h"
@@ -591,6 +592,13 @@ wrn_persist_page_out(struct wrn_msg *m, uint64_t *write_allowance)
     m->bcc = NULL;
     wrn_msg_unref(m);
     return stub;
+}
+
+void
+wrn_persist_prefetch(struct wrn_queue *q, struct wrn_msg **msgs, uint32_t n)
+{
+    if (P.store != NULL)
+        wrn_prefetch_submit(q, msgs, n);
 }
 
 void
@@ -1354,6 +1362,8 @@ wrn_persist_open(const char *dir)
     event_add(P.pager_ev, &(struct timeval){0, 50000});
     drop_stale_pages();
     recover();
+    if (wrn_prefetch_start(server.base, P.store) != 0)
+        wrn_log_warning("no prefetch thread: paged bodies are read on the event loop");
     wrn_log_info("data folder %s", dir);
     return 0;
 }
@@ -1363,6 +1373,7 @@ wrn_persist_close(void)
 {
     if (P.store == NULL)
         return;
+    wrn_prefetch_stop();
     flush_cb(-1, 0, NULL);
     wrn_store_drain(P.store);
     wrn_store_reap(P.store, batch_done, NULL);

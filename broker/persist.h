@@ -77,6 +77,8 @@ bool wrn_persist_load(struct wrn_msg *m);
 void wrn_persist_drop_page(struct wrn_msg *m);
 /* Read back several paged bodies at once (one ordered scan); msgs is reordered. */
 void wrn_persist_load_many(struct wrn_msg **msgs, uint32_t n);
+/* Have them read back in the background instead (prefetch.c), ahead of need. */
+void wrn_persist_prefetch(struct wrn_queue *q, struct wrn_msg **msgs, uint32_t n);
 
 /*
  * Durability points. Every write goes into the batch of the current

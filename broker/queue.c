@@ -233,15 +233,60 @@ read_ahead(struct wrn_qlevel *lv)
     wrn_persist_load_many(msgs, n);
 }
 
+/* How much of the backlog ahead of the head a background read keeps in
+ * memory, and how many entries one such read looks at. */
+#define PREFETCH_BYTES (2u << 20)
+#define PREFETCH_DISTANCE_MAX 512
+#define PREFETCH_SPAN 1024
+
+/*
+ * Paged bodies close behind the head: have them read back on the prefetch
+ * thread (prefetch.c) before the head gets there, so the loop does not wait
+ * on the store. Costs one look per pop until it fires.
+ */
+static void
+prefetch_ahead(struct wrn_queue *q, struct wrn_qlevel *lv)
+{
+    struct wrn_msg *msgs[READ_AHEAD_MSGS];
+    uint64_t bytes = 0, size;
+    uint32_t n = 0, at, distance;
+
+    if (q->prefetching || lv->count == 0)
+        return;
+    /* how far ahead, in entries, is about PREFETCH_BYTES of bodies like the head's:
+     * what is read ahead stays in memory until consumed */
+    size = level_at(lv, 0)->msg->body_size;
+    distance = size == 0 || PREFETCH_BYTES / size > PREFETCH_DISTANCE_MAX
+                   ? PREFETCH_DISTANCE_MAX
+                   : (uint32_t)(PREFETCH_BYTES / size);
+    if (distance < 2)
+        distance = 2;
+    at = lv->count > distance ? distance : lv->count - 1;
+    if (!wrn_msg_paged(level_at(lv, at)->msg))
+        return;
+    for (uint32_t i = 0;
+         i < lv->count && i < PREFETCH_SPAN && n < READ_AHEAD_MSGS && bytes < READ_AHEAD_BYTES;
+         i++) {
+        struct wrn_msg *m = level_at(lv, i)->msg;
+        if (wrn_msg_paged(m)) {
+            msgs[n++] = m;
+            bytes += m->body_size;
+        }
+    }
+    wrn_persist_prefetch(q, msgs, n);
+}
+
 static bool
 pop_head(struct wrn_queue *q, struct wrn_qentry *out)
 {
     int l;
 
     while ((l = top_level(q)) >= 0) {
+        /* normally the prefetch thread got here first; if not, read here */
         if (wrn_msg_paged(level_at(&q->levels[l], 0)->msg))
             read_ahead(&q->levels[l]);
         take_front(q, (unsigned)l, out);
+        prefetch_ahead(q, &q->levels[l]);
         if (wrn_persist_load(out->msg))
             return true;
         wrn_persist_dequeue(q, out);

@@ -114,6 +114,7 @@ struct wrn_queue {
     uint32_t refs;                /* the vhost's + one per unacked delivery */
     bool deleted;
     bool dispatching;
+    bool prefetching; /* a prefetch job holds some of its paged messages (prefetch.c) */
 };
 
 /* Create a queue with its arguments already parsed and checked (queue_args.c). */

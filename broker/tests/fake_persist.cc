@@ -89,3 +89,11 @@ wrn_persist_drop_page(struct wrn_msg *m)
 {
     (void)m; /* nothing is ever paged without a store */
 }
+
+extern "C" void
+wrn_persist_prefetch(struct wrn_queue *q, struct wrn_msg **msgs, uint32_t n)
+{
+    (void)q;
+    (void)msgs;
+    (void)n;
+}
