@@ -687,9 +687,9 @@ by_body_id(const void *a, const void *b)
     return body_id(x) < body_id(y) ? -1 : body_id(x) > body_id(y);
 }
 
-/* One ordered scan over the keys of n messages, all stored or all paged. */
-static void
-scan_bodies(struct wrn_msg **msgs, uint32_t n, bool pages)
+void
+wrn_persist_scan(bool pages, uint32_t n, uint64_t (*id_of)(uint32_t i, void *arg),
+                 void (*found)(uint32_t i, const void *val, size_t vlen, void *arg), void *arg)
 {
     uint8_t lo[WRN_KEY_MESSAGE_LEN], hi[WRN_KEY_MESSAGE_LEN];
     void (*make_key)(uint8_t *, uint64_t) = pages ? wrn_key_page : wrn_key_message;
@@ -700,29 +700,43 @@ scan_bodies(struct wrn_msg **msgs, uint32_t n, bool pages)
     size_t klen, vlen;
     uint32_t i = 0;
 
-    if (n == 0 || body_id(msgs[n - 1]) - body_id(msgs[0]) >= 4ull * n)
+    if (P.store == NULL || n == 0 || id_of(n - 1, arg) - id_of(0, arg) >= 4ull * n)
         return; /* sparse: lookups beat a long scan */
-    make_key(lo, body_id(msgs[0]));
-    make_key(hi, body_id(msgs[n - 1]) + 1);
+    make_key(lo, id_of(0, arg));
+    make_key(hi, id_of(n - 1, arg) + 1);
     it = wrn_store_iter_new(P.store, lo, sizeof(lo), hi, sizeof(hi));
     while (i < n && wrn_store_iter_next(it, &key, &klen, &val, &vlen) == 1) {
         uint64_t id;
         if (decode(key, klen, &id) != 0)
             continue;
-        while (i < n && body_id(msgs[i]) < id)
+        while (i < n && id_of(i, arg) < id)
             i++;
-        for (; i < n && body_id(msgs[i]) == id; i++) {
-            struct wrn_msg *m = msgs[i];
-            /* a stored message's value starts with its header; a page is the body */
-            size_t head = pages ? 0 : (size_t)m->exchange_len + m->routing_key_len + m->props_len;
-            if (!wrn_msg_paged(m) || vlen != head + m->body_size)
-                continue;
-            wrn_msg_set_body(m, (const uint8_t *)val + head, m->body_size);
-            if (pages)
-                wrn_persist_drop_page(m);
-        }
+        for (; i < n && id_of(i, arg) == id; i++)
+            found(i, val, vlen, arg);
     }
     wrn_store_iter_free(it);
+}
+
+static uint64_t
+msg_body_id(uint32_t i, void *arg)
+{
+    return body_id(((struct wrn_msg **)arg)[i]);
+}
+
+/* A scanned value for msgs[i]: its body, if still wanted. */
+static void
+msg_body_found(uint32_t i, const void *val, size_t vlen, void *arg)
+{
+    struct wrn_msg *m = ((struct wrn_msg **)arg)[i];
+    bool page = m->page_id != 0;
+    /* a stored message's value starts with its header; a page is the body */
+    size_t head = page ? 0 : (size_t)m->exchange_len + m->routing_key_len + m->props_len;
+
+    if (!wrn_msg_paged(m) || vlen != head + m->body_size)
+        return;
+    wrn_msg_set_body(m, (const uint8_t *)val + head, m->body_size);
+    if (page)
+        wrn_persist_drop_page(m);
 }
 
 /*
@@ -741,8 +755,8 @@ wrn_persist_load_many(struct wrn_msg **msgs, uint32_t n)
     qsort(msgs, n, sizeof(*msgs), by_body_id);
     while (stored < n && msgs[stored]->page_id == 0)
         stored++;
-    scan_bodies(msgs, stored, false);
-    scan_bodies(msgs + stored, n - stored, true);
+    wrn_persist_scan(false, stored, msg_body_id, msg_body_found, msgs);
+    wrn_persist_scan(true, n - stored, msg_body_id, msg_body_found, msgs + stored);
     for (uint32_t i = 0; i < n; i++)
         if (wrn_msg_paged(msgs[i]))
             wrn_persist_load(msgs[i]);

@@ -9,6 +9,7 @@
 #define WRN_PERSIST_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -77,6 +78,16 @@ bool wrn_persist_load(struct wrn_msg *m);
 void wrn_persist_drop_page(struct wrn_msg *m);
 /* Read back several paged bodies at once (one ordered scan); msgs is reordered. */
 void wrn_persist_load_many(struct wrn_msg **msgs, uint32_t n);
+/*
+ * The values of n stored bodies (pages when pages is set) whose ids,
+ * id_of(0..n), ascend, read with one ordered scan of the store when the ids
+ * are dense (found is called for each one present); when they are sparse,
+ * nothing is read and the caller looks them up one by one. Reads only: the
+ * prefetch thread calls it too.
+ */
+void wrn_persist_scan(bool pages, uint32_t n, uint64_t (*id_of)(uint32_t i, void *arg),
+                      void (*found)(uint32_t i, const void *val, size_t vlen, void *arg),
+                      void *arg);
 /* Have them read back in the background instead (prefetch.c), ahead of need. */
 void wrn_persist_prefetch(struct wrn_queue *q, struct wrn_msg **msgs, uint32_t n);
 

@@ -76,45 +76,35 @@ by_key(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/*
- * items[0..n), all stored or all paged, sorted by id: one ordered scan when
- * their ids are dense (a backlog's are), else one lookup each.
- */
+static uint64_t
+item_id(uint32_t i, void *arg)
+{
+    return ((struct item *)arg)[i].id;
+}
+
+static void
+item_found(uint32_t i, const void *val, size_t vlen, void *arg)
+{
+    struct item *it = &((struct item *)arg)[i];
+
+    it->val = thread_copy(val, vlen);
+    it->vlen = vlen;
+}
+
+/* items[0..n), all stored or all paged, sorted by id: a scan, then lookups for the rest. */
 static void
 read_run(struct item *items, uint32_t n)
 {
-    void (*make_key)(uint8_t *, uint64_t) = items[0].page ? wrn_key_page : wrn_key_message;
-    int (*decode)(const void *, size_t, uint64_t *) =
-        items[0].page ? wrn_key_page_decode : wrn_key_message_decode;
-    uint8_t lo[WRN_KEY_MESSAGE_LEN], hi[WRN_KEY_MESSAGE_LEN];
-    struct wrn_store_iter *it;
-    const void *key, *val;
-    size_t klen, vlen;
-    uint32_t i = 0;
-
-    if (items[n - 1].id - items[0].id < 4ull * n) {
-        make_key(lo, items[0].id);
-        make_key(hi, items[n - 1].id + 1);
-        it = wrn_store_iter_new(F.store, lo, sizeof(lo), hi, sizeof(hi));
-        while (i < n && wrn_store_iter_next(it, &key, &klen, &val, &vlen) == 1) {
-            uint64_t id;
-            if (decode(key, klen, &id) != 0)
-                continue;
-            while (i < n && items[i].id < id)
-                i++;
-            for (; i < n && items[i].id == id; i++) {
-                items[i].val = thread_copy(val, vlen);
-                items[i].vlen = vlen;
-            }
-        }
-        wrn_store_iter_free(it);
-    }
-    for (i = 0; i < n; i++) {
+    wrn_persist_scan(items[0].page, n, item_id, item_found, items);
+    for (uint32_t i = 0; i < n; i++) {
         uint8_t k[WRN_KEY_MESSAGE_LEN];
         void *v;
         if (items[i].val != NULL)
             continue;
-        make_key(k, items[i].id);
+        if (items[i].page)
+            wrn_key_page(k, items[i].id);
+        else
+            wrn_key_message(k, items[i].id);
         if (wrn_store_get(F.store, k, sizeof(k), &v, &items[i].vlen) == 1) {
             items[i].val = thread_copy(v, items[i].vlen);
             wrn_store_free(v);
